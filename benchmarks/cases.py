@@ -1,0 +1,109 @@
+"""The benchmark cases. Each issue adds its own; every case times the project and its peers on the
+same data in the same run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .harness import Case, Peer
+
+ROOT_INSTRUMENTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "instruments"
+
+
+def _instruments():
+    from validation.instruments import load_instrument
+    return load_instrument(ROOT_INSTRUMENTS / "vera2r.yaml"), load_instrument(ROOT_INSTRUMENTS / "sq.yaml")
+
+
+def synthesize_cases() -> list[Case]:
+    from validation.synthetic import SyntheticConfig, generate
+
+    def setup():
+        vera, sq = _instruments()
+        return SyntheticConfig(n_cases=100_000), vera, sq
+
+    return [Case("synthesize: 100,000 cases (no peer)", setup,
+                 lambda d: generate(*d), repeat=3, target="seconds, not minutes")]
+
+
+def likert(n: int, k: int, seed: int, levels: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal((n, 1))
+    y = 0.7 * f + 0.7 * rng.standard_normal((n, k))
+    x = np.clip(np.round(y * 1.2 + (levels + 1) / 2), 1, levels).astype(float)
+    return pd.DataFrame(x, columns=[f"i{j + 1}" for j in range(k)])
+
+
+def reliability_cases() -> list[Case]:
+    import pingouin as pg
+    from validation.reliability import cronbach_alpha
+
+    big = Case("cronbach_alpha: 100,000 x 34", lambda: likert(100_000, 34, 1),
+               lambda d: cronbach_alpha(d),
+               [Peer("pingouin", fn=lambda d: pg.cronbach_alpha(d)),
+                Peer("R psych::alpha", r_code="psych::alpha(d, check.keys = FALSE, warnings = FALSE)", repeat=3)],
+               repeat=5, target="no slower than pingouin.cronbach_alpha")
+    boot = Case("cronbach_alpha + 2,000 bootstrap: 1,000 x 10", lambda: likert(1_000, 10, 2),
+                lambda d: cronbach_alpha(d, ci_method="bootstrap", n_boot=2000, seed=1),
+                [Peer("loop of 2,000 pingouin", fn=lambda d: [pg.cronbach_alpha(d.sample(len(d), replace=True, random_state=i))
+                                                              for i in range(2000)], repeat=1)],
+                repeat=5, target="under 1 second, vectorised")
+    return [big, boot]
+
+
+def agreement_cases() -> list[Case]:
+    import pingouin as pg
+    from validation.agreement import icc
+
+    def setup():
+        rng = np.random.default_rng(3)
+        t = rng.standard_normal((2000, 1))
+        return pd.DataFrame(t + 0.2 * rng.standard_normal((1, 3)) + 0.5 * rng.standard_normal((2000, 3)),
+                            columns=["r1", "r2", "r3"])
+
+    def long(d):
+        x = d.reset_index().melt(id_vars="index", var_name="rater", value_name="rating")
+        return x.rename(columns={"index": "target"})
+
+    return [Case("icc: 2,000 cases x 3 raters", setup, lambda d: icc(d),
+                 [Peer("pingouin", fn=lambda d: pg.intraclass_corr(long(d), targets="target", raters="rater",
+                                                                    ratings="rating")),
+                  Peer("R psych::ICC", r_code="psych::ICC(d, lmer = FALSE)", repeat=3)],
+                 repeat=7, target="no slower than pingouin.intraclass_corr")]
+
+
+def predictive_cases() -> list[Case]:
+    from sklearn.metrics import roc_auc_score
+    from validation.predictive import delong_test, roc_auc
+
+    def setup(n=1_000_000):
+        rng = np.random.default_rng(4)
+        y = (rng.random(n) < 0.1).astype(int)
+        s1 = np.round(rng.standard_normal(n) + 0.8 * y, 2)
+        s2 = np.round(rng.standard_normal(n) + 0.5 * y + 0.3 * s1, 2)
+        return pd.DataFrame({"y": y, "s1": s1, "s2": s2})
+
+    auc = Case("roc_auc + DeLong CI: 1,000,000 cases", setup, lambda d: roc_auc(d["y"], d["s1"]),
+               [Peer("scikit-learn roc_auc_score (no CI)", fn=lambda d: roc_auc_score(d["y"], d["s1"])),
+                Peer("R pROC ci.auc delong",
+                     r_code='pROC::ci.auc(pROC::roc(d$y, d$s1, direction = "<", levels = c(0, 1), quiet = TRUE), method = "delong")',
+                     repeat=2)],
+               repeat=3, target="no slower than pROC")
+    test = Case("delong_test paired: 1,000,000 cases", setup, lambda d: delong_test(d["y"], d["s1"], d["s2"]),
+                [Peer("R pROC roc.test delong",
+                      r_code='pROC::roc.test(pROC::roc(d$y, d$s1, direction = "<", levels = c(0, 1), quiet = TRUE), '
+                             'pROC::roc(d$y, d$s2, direction = "<", levels = c(0, 1), quiet = TRUE), method = "delong")',
+                      repeat=2)],
+                repeat=3, target="no slower than pROC roc.test")
+    return [auc, test]
+
+
+def all_cases() -> list[Case]:
+    out: list[Case] = []
+    for make in (synthesize_cases, reliability_cases, agreement_cases, predictive_cases):
+        try:
+            out.extend(make())
+        except ImportError as exc:  # a peer missing on this machine
+            print(f"(skipping {make.__name__}: {exc})")
+    return out
