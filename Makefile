@@ -34,8 +34,10 @@ repro: setup
 	@echo ""
 	@echo "Report: $(CURDIR)/reports/validation_report.html"
 
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests $(if $(NOTEBOOKS),--nbmake $(NOTEBOOKS),)
 
 lab: setup
 	$(BIN)/python -m ipykernel install --sys-prefix --name validation --display-name "Python (validation)" >/dev/null

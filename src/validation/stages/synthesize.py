@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..synthetic import SyntheticConfig, generate
-from ._common import atomic_outputs, dumps, load_instruments, section
+from ._common import StageError, atomic_outputs, dumps, load_instruments, section
 
 OUT = "data/synthetic"
 TABLES = ("cases", "vera_ratings", "sq_responses", "outcomes")
@@ -24,7 +24,6 @@ def run(root: Path, params: dict) -> None:
     try:
         config = SyntheticConfig.from_params(section(params, "synthesize"))
     except ValueError as exc:
-        from ._common import StageError
         raise StageError(f"params.yaml, section 'synthesize': {exc}") from None
     print(f"[synthesize] {config.n_cases} cases, {vera.name} + {sq.name}, seed {config.seed}")
     battery = generate(config, vera, sq)

@@ -1,0 +1,55 @@
+"""Stage ``structure``: factorability and dimensionality of the SQ items (KMO, Bartlett, eigenvalues
+with Horn's parallel analysis), with the scree plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import figures
+from ..factor import bartlett, eigenvalues, kmo, parallel_analysis
+from ..scoring import sq_keyed
+from ._analysis import clean_inputs, estimate, read_clean
+from ._common import atomic_outputs, load_instruments, provenance, section
+
+FIG = "reports/figures/structure"
+
+
+def run(root: Path, params: dict) -> None:
+    p = section(params, "structure")
+    _, sq = load_instruments(root, params)
+    t = read_clean(root, params)
+    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1]
+    items = sq_keyed(sq1, sq).astype(float)
+    print(f"[structure] SQ: {len(items)} administrations x {items.shape[1]} items", flush=True)
+    ev = estimate(eigenvalues, items)
+    pa = estimate(parallel_analysis, items, n_iter=int(p["pa_iterations"]), quantile=float(p["pa_quantile"]),
+                  seed=int(p["seed"]))
+    metrics = {
+        "provenance": provenance(root, "structure", params, clean_inputs(root, params), ("instruments", "structure")),
+        "method": {
+            "sample": "SQ occasion 1, reverse-keyed items reflected, pairwise-complete Pearson correlations",
+            "kmo": "Kaiser-Meyer-Olkin measure of sampling adequacy (as psych::KMO)",
+            "bartlett": "Bartlett's test of sphericity (as psych::cortest.bartlett)",
+            "parallel_analysis": f"Horn's parallel analysis, {p['pa_iterations']} random normal data sets, "
+                                 f"{p['pa_quantile']:.0%} quantile",
+        },
+        "sq": {
+            "instrument": sq.name, "placeholder_key": sq.placeholder, "n": int(len(items)), "k": int(items.shape[1]),
+            "hypothesised_factors": len(sq.scales),
+            "kmo": estimate(kmo, items),
+            "bartlett": estimate(bartlett, items),
+            "eigenvalues": ev,
+            "parallel_analysis": pa,
+        },
+    }
+    with atomic_outputs(root) as out:
+        out.write_json("reports/metrics/structure.json", metrics)
+        fig_dir = out.folder(FIG)
+        rows = ["factor,observed,parallel"]
+        if "not_estimable" not in pa:
+            obs, par = pa["observed_factor"], pa["threshold_factor"]
+            fig = figures.scree(obs, par, f"SQ scree: {pa['n_factors']} factor(s) suggested by parallel analysis")
+            figures.save_svg(fig, fig_dir / "scree_sq.svg")
+            rows += [f"{i + 1},{o!r},{q!r}" for i, (o, q) in enumerate(zip(obs, par))]
+        out.write_text("reports/plots/scree.csv", "\n".join(rows) + "\n")
+    print("[structure] wrote reports/metrics/structure.json, " + FIG + "/ and reports/plots/scree.csv")
