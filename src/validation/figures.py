@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 plt.rcParams.update({
     "svg.hashsalt": "validation",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,

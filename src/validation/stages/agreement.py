@@ -11,7 +11,6 @@ import pandas as pd
 from .. import figures
 from ..agreement import cohen_kappa, icc
 from ..design import describe_rating_design
-from ..results import to_dict
 from ..scoring import domain_totals
 from ._analysis import clean_inputs, estimate, read_clean
 from ._common import atomic_outputs, load_instruments, provenance, section
@@ -52,19 +51,19 @@ def run(root: Path, params: dict) -> None:
     rat = t["vera_ratings"].merge(t["cases"][["case_id", "site"]], on="case_id")
     indep1 = rat[(rat["role"] == "independent") & (rat["occasion"] == 1)].reset_index(drop=True)
     design = describe_rating_design(indep1, "case_id", "rater_id", group="site")
-    design_out = {k: v for k, v in to_dict(design).items() if not k.startswith("_") and "keys" not in k}
+    design_out = design.public_dict()
 
     # Domain totals in the largest fully crossed block: ICC (all six forms)
     totals = pd.concat([indep1[["case_id", "rater_id"]], domain_totals(indep1, vera, p["not_rated_rule"],
                                                                        float(p["min_rated"]))], axis=1)
-    block = totals[totals["case_id"].isin(design.crossed_target_keys) & totals["rater_id"].isin(design.crossed_rater_keys)]
+    block = totals[totals["case_id"].isin(list(design.block_target_keys)) & totals["rater_id"].isin(list(design.block_rater_keys))]
     icc_out = {}
     for code in [d.code for d in vera.domains] + ["risk_total"]:
         wide = block.pivot(index="case_id", columns="rater_id", values=code)
         wide.columns = [f"rater {i + 1}" for i in range(wide.shape[1])]
         icc_out[code] = estimate(icc, wide, ci=p["ci"]) if len(wide) >= min_t else {
             "not_estimable": f"only {len(wide)} cases in the crossed block (fewer than {min_t})"}
-    print(f"[agreement] crossed block: {len(design.crossed_target_keys)} cases x {len(design.crossed_rater_keys)} raters",
+    print(f"[agreement] {design.design}; crossed block: {design.block_n_targets} cases x {design.block_n_raters} raters",
           flush=True)
 
     # Indicators, additional indicators and the summary judgement: first two independent ratings per case

@@ -31,10 +31,10 @@ def run(root: Path, params: dict) -> None:
         tables = load_tables(src, vera, sq, k_anonymity=k)
     except ContractError as exc:
         (root / PROBLEMS_JSON).parent.mkdir(parents=True, exist_ok=True)
-        (root / PROBLEMS_JSON).write_text(dumps({"input_dir": p["input_dir"], "n_problems": len(exc.problems),
+        (root / PROBLEMS_JSON).write_text(dumps({"input_dir": p["input_dir"], "n_problems": exc.n_problems,
                                                  "problems": exc.to_records()}), encoding="utf-8")
         (root / PROBLEMS_TXT).write_text(str(exc) + "\n", encoding="utf-8")
-        fail(f"{exc}\n\n[validate] {len(exc.problems)} problem(s); nothing was written downstream. "
+        fail(f"{exc}\n\n[validate] {exc.n_problems} problem(s); nothing was written downstream. "
              f"The list is also in {PROBLEMS_JSON} and {PROBLEMS_TXT}.")
     for stale in (PROBLEMS_JSON, PROBLEMS_TXT):
         (root / stale).unlink(missing_ok=True)

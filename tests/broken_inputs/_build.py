@@ -1,0 +1,428 @@
+"""Writes the broken-input corpus: ``_valid/`` (a small battery that passes the data contract)
+and one folder per fault holding only the file(s) that differ from ``_valid/`` plus
+``expected.json`` (the problems ``validation.contract.load_tables`` must list, exactly).
+
+Run from the project folder:  python tests/broken_inputs/_build.py
+The output is committed; the tests read it and never run this script.
+
+expected.json: {"description": ..., "remove": [files of _valid/ to leave out], "k_anonymity": k
+(optional), "problems": [{"file", "row", "column", "value", "rule", "text"}]} where "text" is a
+fragment of the problem's expected-value text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+VALID = HERE / "_valid"
+
+
+def _instrument(name: str) -> dict:
+    return yaml.safe_load((ROOT / "instruments" / name).read_text(encoding="utf-8"))
+
+
+VERA = _instrument("vera2r.yaml")
+SQ = _instrument("sq.yaml")
+INDICATORS = [i for d in VERA["domains"] for i in d["items"]]
+ADDITIONAL = [i for g in VERA["additional"]["groups"] for i in g["items"]]
+ITEMS = [i for s in SQ["scales"] for i in s["items"]]
+
+CASES = [f"PSN-{i:03d}" for i in range(1, 13)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the valid baseline
+
+
+def baseline() -> dict[str, list[list[str]]]:
+    cases = [["case_id", "site", "sex", "age_band", "ideology"]]
+    for i, c in enumerate(CASES):
+        if i < 6:
+            cases.append([c, "PH-1", "M", "", ""])
+        else:
+            cases.append([c, "ID-2", "", "", "jihadist"])
+
+    # rating forms: RTR-A rates cases 1-8, RTR-B cases 1-6, RTR-C cases 7-12 (occasion 1,
+    # independent); TEAM-1 a consensus rating of case 1; RTR-A rates case 2 again on occasion 2
+    forms = ([(c, "RTR-A", "", "", "") for c in CASES[:8]]
+             + [(c, "RTR-B", "1", "independent", "0") for c in CASES[:6]]
+             + [(c, "RTR-C", "1", "", "") for c in CASES[6:]]
+             + [(CASES[0], "TEAM-1", "1", "consensus", "0"), (CASES[1], "RTR-A", "2", "independent", "6")])
+    spell = {"L": ["L", "low", "1", "l"], "M": ["M", "moderate", "2", "m"], "H": ["H", "high", "3", "h"]}
+    ratings = [["case_id", "rater_id", "occasion", "role", "months_since_first",
+                *INDICATORS, *ADDITIONAL, "summary_risk"]]
+    for f, (case, rater, occ, role, months) in enumerate(forms):
+        row = [case, rater, occ, role, months]
+        for j, item in enumerate(INDICATORS):
+            code = "LMH"[(f + j) % 3]
+            v = spell[code][(f * 7 + j) % 11 % 4] if (f * 7 + j) % 11 < 4 else code
+            if item == "BA1" and f < 3:
+                v = ""          # BA1 not rated on 3 of 22 forms
+            if item == "P6" and f == 5:
+                v = "NR"        # P6 not rated on 1 form
+            row.append(v)
+        for j, item in enumerate(ADDITIONAL):
+            v = "01"[(f + j) % 2]
+            if (f + j) % 5 == 0:
+                v = {"0": "absent", "1": "Present"}[v]
+            if item == "MD5" and f < 5:
+                v = ""          # MD5 not rated on 5 of 22 forms
+            row.append(v)
+        summ = ["L", "M", "H", "high", "Moderate", "low"][f % 6]
+        row.append("" if f == 21 else summ)
+        ratings.append(row)
+
+    sq = [["case_id", "occasion", "language", *ITEMS]]
+    administrations = [(c, "1") for c in CASES] + [(CASES[1], "2")]
+    for r, (case, occ) in enumerate(administrations):
+        idx = CASES.index(case)
+        lang = "tl" if idx < 6 else ("en" if idx == 11 else "id")
+        row = [case, "" if r % 2 else occ, lang]
+        for j, item in enumerate(ITEMS):
+            v = str(1 + (r * 3 + j) % 7)
+            if item == "SQ01" and r < 2:
+                v = ""          # SQ01 missing on 2 of 13 administrations
+            if item == "SQ33" and r == 3:
+                v = ""
+            if item == "SQ66" and r == 4:
+                v = v + ".0"    # a whole number with a zero decimal part
+            row.append(v)
+        if occ == "2":
+            row[1] = "2"
+        sq.append(row)
+
+    outcomes = [["case_id", "outcome", "event", "time_days"]]
+    ext_events = {0: 400, 4: 1200}
+    any_events = {0: 300, 4: 1100, 8: 90, 9: 2000}
+    for i, c in enumerate(CASES):
+        follow = 1461 + 30 * i
+        outcomes.append([c, "extremist", "1" if i in ext_events else "0", str(ext_events.get(i, follow))])
+    for i, c in enumerate(CASES):
+        follow = 1461 + 30 * i
+        outcomes.append([c, "any", "1" if i in any_events else "0", str(any_events.get(i, follow))])
+    return {"cases.csv": cases, "vera_ratings.csv": ratings, "sq_responses.csv": sq, "outcomes.csv": outcomes}
+
+
+def to_csv(rows: list[list[str]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def to_parquet(rows: list[list[str]], types: dict[str, pa.DataType] | None = None) -> bytes:
+    header, body = rows[0], rows[1:]
+    cols = {}
+    for j, name in enumerate(header):
+        vals = [r[j] for r in body]
+        t = (types or {}).get(name)
+        if t is not None and pa.types.is_integer(t):
+            cols[name] = pa.array([None if v == "" else int(v) for v in vals], type=t)
+        else:
+            cols[name] = pa.array([None if v == "" else v for v in vals], type=pa.string())
+    buf = io.BytesIO()
+    pq.write_table(pa.table(cols), buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# the faults
+
+def copy(rows: list[list[str]]) -> list[list[str]]:
+    return [list(r) for r in rows]
+
+
+def edit(rows: list[list[str]], row: int, column: str, value: str) -> list[list[str]]:
+    """Set the cell at spreadsheet ``row`` (header = 1) of ``column``."""
+    rows[row - 1][rows[0].index(column)] = value
+    return rows
+
+
+def drop_column(rows: list[list[str]], column: str) -> list[list[str]]:
+    j = rows[0].index(column)
+    return [r[:j] + r[j + 1:] for r in rows]
+
+
+def add_column(rows: list[list[str]], column: str, values: list[str]) -> list[list[str]]:
+    return [rows[0] + [column]] + [r + [v] for r, v in zip(rows[1:], values)]
+
+
+def P(file: str, row: int | None, column: str | None, value: str | None, rule: str, text: str) -> dict:
+    return {"file": file, "row": row, "column": column, "value": value, "rule": rule, "text": text}
+
+
+C, V, S, O = "cases.csv", "vera_ratings.csv", "sq_responses.csv", "outcomes.csv"
+
+
+def faults(base: dict[str, list[list[str]]]) -> list[dict]:
+    b = {k: copy(v) for k, v in base.items()}
+    F: list[dict] = []
+
+    def add(name: str, description: str, files: dict, problems: list[dict], remove=(), k=None):
+        F.append({"name": name, "description": description, "files": files, "remove": list(remove),
+                  "k": k, "problems": problems})
+
+    # --- files ---------------------------------------------------------------------------
+    add("missing_table", "outcomes is in neither format", {},
+        [P(O, None, None, None, "missing_table", "outcomes.csv or outcomes.parquet")], remove=[O])
+    add("both_formats", "cases is there as CSV and as Parquet", {"cases.parquet": to_parquet(b[C])},
+        [P(C, None, None, "cases.csv, cases.parquet", "both_formats", "exactly one of cases.csv or cases.parquet")])
+    raw = to_csv(b[C]).decode("utf-8").split("\n")
+    raw[4] = raw[4][:-1] + "séparatiste"        # line 5: PSN-004, ideology, in Latin-1
+    raw[8] = raw[8][:-len("jihadist")] + "jihadisté"  # line 9: PSN-008
+    latin = "\n".join(raw).encode("latin-1")
+    off1 = latin.index("séparatiste".encode("latin-1")) + 1
+    off2 = latin.index("jihadisté".encode("latin-1")) + len("jihadist")
+    add("not_utf8", "cases saved in Latin-1 with two accented letters", {C: latin},
+        [P(C, 5, None, "\\xe9", "not_utf8", f"byte offset {off1}"),
+         P(C, 9, None, "\\xe9", "not_utf8", f"byte offset {off2}")])
+    add("empty_table", "sq_responses has a header and no rows", {S: to_csv(b[S][:1])},
+        [P(S, None, None, None, "empty_table", "the table has none")])
+    add("empty_file", "outcomes.csv is a file of zero bytes", {O: b""},
+        [P(O, None, None, None, "empty_table", "the file is empty")])
+    add("blank_rows_only", "vera_ratings has a header and blank lines only", {V: to_csv(b[V][:1]) + b"\n\n"},
+        [P(V, None, None, None, "empty_table", "the table has none")])
+    add("ragged_rows", "outcomes: row 5 has an extra field, row 8 lacks one",
+        {O: to_csv([r + ["x"] if i == 4 else (r[:-1] if i == 7 else r) for i, r in enumerate(b[O])])},
+        [P(O, 5, None, "5 field(s)", "unparseable", "4 fields, as many as in the header"),
+         P(O, 8, None, "3 field(s)", "unparseable", "4 fields, as many as in the header")])
+    add("semicolon_separated", "cases exported with ';' as the separator",
+        {C: to_csv(b[C]).replace(b",", b";")},
+        [P(C, 1, None, None, "unparseable", "separated by ';'")])
+    out_rows = edit(copy(b[O]), 4, "time_days", "-5")
+    add("parquet_table", "outcomes as Parquet with integer columns, a negative time on row 4",
+        {"outcomes.parquet": to_parquet(out_rows, {"event": pa.int8(), "time_days": pa.int32()})},
+        [P("outcomes.parquet", 4, "time_days", "-5", "out_of_range", "a whole number of days >= 0")],
+        remove=[O])
+
+    # --- columns ---------------------------------------------------------------------------
+    add("missing_column", "vera_ratings lacks summary_risk and cases lacks site",
+        {V: to_csv(drop_column(b[V], "summary_risk")), C: to_csv(drop_column(b[C], "site"))},
+        [P(V, None, "summary_risk", None, "missing_column", "a column named 'summary_risk'"),
+         P(C, None, "site", None, "missing_column", "a column named 'site'")])
+    add("unknown_column", "cases has a column the contract does not know",
+        {C: to_csv(add_column(b[C], "region", ["North"] * 12))},
+        [P(C, None, "region", None, "unknown_column", "one of the columns of cases")])
+    add("typo_column", "vera_ratings spells BA1 as BA01",
+        {V: to_csv([["BA01" if h == "BA1" else h for h in b[V][0]]] + b[V][1:])},
+        [P(V, None, "BA01", None, "unknown_column", "did you mean 'BA1'?"),
+         P(V, None, "BA1", None, "missing_column", "a column named 'BA1'")])
+    add("duplicate_column", "cases has the column sex twice",
+        {C: to_csv([r + [r[2]] for r in b[C]])},
+        [P(C, None, "sex", None, "duplicate_column", "each column name once")])
+    add("identifier_column_name", "cases has a column of names",
+        {C: to_csv(add_column(b[C], "name", [f"Person {i}" for i in range(12)]))},
+        [P(C, None, "name", None, "identifier_column", "must never leave the site")])
+    add("identifier_columns", "date_of_birth in cases, firstName in sq_responses, phone_number in outcomes",
+        {C: to_csv(add_column(b[C], "date_of_birth", [f"1985-03-{i + 1:02d}" for i in range(12)])),
+         S: to_csv(add_column(b[S], "firstName", ["Ana"] * 13)),
+         O: to_csv(add_column(b[O], "phone_number", ["+63 917 123 4567"] * 24))},
+        [P(C, None, "date_of_birth", None, "identifier_column", "looks like a direct identifier"),
+         P(S, None, "firstName", None, "identifier_column", "looks like a direct identifier"),
+         P(O, None, "phone_number", None, "identifier_column", "looks like a direct identifier")])
+    dates = [f"2019-0{i % 9 + 1}-15" if i in (2, 5, 9) else "" for i in range(12)]
+    add("dates_in_unknown_column", "cases has an assessment_date column with three dates",
+        {C: to_csv(add_column(b[C], "assessment_date", dates))},
+        [P(C, None, "assessment_date", None, "unknown_column", "one of the columns of cases"),
+         P(C, 4, "assessment_date", "9999-99-99", "identifier_value", "no date"),
+         P(C, 7, "assessment_date", "9999-99-99", "identifier_value", "no date"),
+         P(C, 11, "assessment_date", "9999-99-99", "identifier_value", "no date")])
+
+    # --- identifier values -------------------------------------------------------------------
+    v = edit(edit(copy(b[V]), 5, "months_since_first", "2021-03-15"), 11, "months_since_first", "0917 123 4567")
+    add("identifier_values", "a date and a telephone number in months_since_first, an e-mail in language, "
+        "a date in time_days",
+        {V: to_csv(v), S: to_csv(edit(copy(b[S]), 4, "language", "someone@example.org")),
+         O: to_csv(edit(copy(b[O]), 3, "time_days", "02/03/1985"))},
+        [P(V, 5, "months_since_first", "9999-99-99", "identifier_value", "no date"),
+         P(V, 11, "months_since_first", "9999 999 9999", "identifier_value", "no telephone number"),
+         P(S, 4, "language", "xxxxxxx@xxxxxxx.xxx", "identifier_value", "no e-mail address"),
+         P(O, 3, "time_days", "99/99/9999", "identifier_value", "no date")])
+
+    # --- cases -----------------------------------------------------------------------------
+    def rename_case(rows, old, new):
+        return [[new if (j == 0 and x == old) else x for j, x in enumerate(r)] for r in rows]
+    files = {}
+    for f in (C, V, S, O):
+        files[f] = to_csv(rename_case(rename_case(b[f], "PSN-003", "PSN 003"), "PSN-005", "PSN#005"))
+    add("bad_case_id", "two case_ids with characters outside letters, digits, '-', '_' (in every table)", files,
+        [P(C, 4, "case_id", "PSN 003", "bad_format", "1-64 characters from letters, digits"),
+         P(C, 6, "case_id", "PSN#005", "bad_format", "1-64 characters from letters, digits")])
+    add("duplicate_case_id", "PSN-004 twice in cases", {C: to_csv(b[C] + [["PSN-004", "PH-1", "M", "", ""]])},
+        [P(C, 14, "case_id", "PSN-004", "duplicate_key", "already on row 5")])
+    c = copy(b[C])
+    for r in range(2, 8):
+        edit(c, r, "site", "PH 1")
+    add("bad_site", "site written with a space", {C: to_csv(c)},
+        [P(C, r, "site", "PH 1", "bad_format", "1-32 characters") for r in range(2, 8)])
+    c = edit(edit(edit(copy(b[C]), 2, "sex", "Q"), 8, "age_band", "18-25"), 9, "ideology", "Islamist")
+    add("bad_case_attributes", "sex, age_band and ideology outside their codes: each is also a "
+        "quasi-identifier combination of 1, and leaves the other four cases of ID-2 a combination of 4", {C: to_csv(c)},
+        [P(C, 2, "sex", "Q", "unknown_code", "one of F, M, X, or blank"),
+         P(C, 8, "age_band", "18-25", "unknown_code", "18-24, 25-34, 35-44, 45+"),
+         P(C, 9, "ideology", "Islamist", "unknown_code", "jihadist, right-wing"),
+         P(C, 2, "site, sex, age_band, ideology", "site=PH-1, sex=Q, age_band=(blank), ideology=(blank)",
+           "k_anonymity", "shared by 1"),
+         P(C, 8, "site, sex, age_band, ideology", "site=ID-2, sex=(blank), age_band=18-25, ideology=jihadist",
+           "k_anonymity", "shared by 1"),
+         P(C, 9, "site, sex, age_band, ideology", "site=ID-2, sex=(blank), age_band=(blank), ideology=Islamist",
+           "k_anonymity", "shared by 1")]
+        # the four other cases of ID-2 are left as a combination of 4
+        + [P(C, r, "site, sex, age_band, ideology", "site=ID-2, sex=(blank), age_band=(blank), ideology=jihadist",
+             "k_anonymity", "shared by 4") for r in range(10, 14)])
+    add("k_anonymity", "one case of PH-1 is the only woman", {C: to_csv(edit(copy(b[C]), 3, "sex", "F"))},
+        [P(C, 3, "site, sex, age_band, ideology", "site=PH-1, sex=F, age_band=(blank), ideology=(blank)",
+           "k_anonymity", "shared by at least 5 cases (this one is shared by 1)")])
+    add("k_anonymity_param", "k = 7: both combinations of the baseline (6 cases each) are too small", {},
+        [P(C, r, "site, sex, age_band, ideology",
+           ("site=PH-1, sex=M, age_band=(blank), ideology=(blank)" if r <= 7
+            else "site=ID-2, sex=(blank), age_band=(blank), ideology=jihadist"),
+           "k_anonymity", "shared by at least 7 cases (this one is shared by 6)") for r in range(2, 14)],
+        k=7)
+
+    # --- vera_ratings ------------------------------------------------------------------------
+    add("unknown_indicator_code", "indicator codes outside the scale",
+        {V: to_csv(edit(edit(copy(b[V]), 6, "BA3", "X"), 7, "SCI2", "very high"))},
+        [P(V, 6, "BA3", "X", "unknown_code", "one of L, M, H, low, moderate, high, 1, 2, 3 (any case), or blank/NR"),
+         P(V, 7, "SCI2", "very high", "unknown_code", "blank/NR (not rated)")])
+    add("indicator_out_of_scale", "numeric indicator codes outside 1-3",
+        {V: to_csv(edit(edit(copy(b[V]), 3, "HAC1", "4"), 8, "CM2", "0"))},
+        [P(V, 3, "HAC1", "4", "unknown_code", "1, 2, 3 (any case)"),
+         P(V, 8, "CM2", "0", "unknown_code", "1, 2, 3 (any case)")])
+    add("bad_additional", "additional indicators outside 0/1/absent/present (NR is not a code here)",
+        {V: to_csv(edit(edit(edit(copy(b[V]), 5, "CH1", "2"), 9, "PH3", "yes"), 10, "MD1", "NR"))},
+        [P(V, 5, "CH1", "2", "unknown_code", "one of 0, 1, absent, present (any case), or blank (not rated)"),
+         P(V, 9, "PH3", "yes", "unknown_code", "absent, present"),
+         P(V, 10, "MD1", "NR", "unknown_code", "absent, present")])
+    add("bad_summary", "summary codes outside L/M/H (NR and digits are not summary codes)",
+        {V: to_csv(edit(edit(edit(copy(b[V]), 4, "summary_risk", "NR"), 6, "summary_risk", "very high"),
+                        7, "summary_risk", "3"))},
+        [P(V, 4, "summary_risk", "NR", "unknown_code", "one of L, M, H, low, moderate, high (any case), or blank"),
+         P(V, 6, "summary_risk", "very high", "unknown_code", "only when no judgement was made"),
+         P(V, 7, "summary_risk", "3", "unknown_code", "L, M, H")])
+    add("bad_occasion", "occasion 0, a word and a fraction",
+        {V: to_csv(edit(edit(edit(copy(b[V]), 3, "occasion", "0"), 5, "occasion", "first"), 6, "occasion", "1.5"))},
+        [P(V, 3, "occasion", "0", "out_of_range", "a whole number >= 1"),
+         P(V, 5, "occasion", "first", "not_whole_number", "a whole number >= 1"),
+         P(V, 6, "occasion", "1.5", "not_whole_number", "a whole number >= 1")])
+    add("bad_role", "role outside independent/consensus (exact spelling)",
+        {V: to_csv(edit(edit(copy(b[V]), 10, "role", "self"), 11, "role", "Consensus"))},
+        [P(V, 10, "role", "self", "unknown_code", "independent or consensus"),
+         P(V, 11, "role", "Consensus", "unknown_code", "independent or consensus")])
+    add("bad_months", "negative months and months as a word",
+        {V: to_csv(edit(edit(copy(b[V]), 23, "months_since_first", "-6"), 12, "months_since_first", "six"))},
+        [P(V, 23, "months_since_first", "-6", "out_of_range", "a whole number of months >= 0"),
+         P(V, 12, "months_since_first", "six", "not_whole_number", "a whole number of months >= 0")])
+    dup = list(b[V][3])
+    dup[2] = "1"
+    add("duplicate_rating_key", "row 24 repeats (PSN-003, RTR-A, occasion 1) of row 4 (occasion blank = 1)",
+        {V: to_csv(b[V] + [dup])},
+        [P(V, 24, "case_id, rater_id, occasion", "PSN-003, RTR-A, 1", "duplicate_key", "already on row 4")])
+    add("rating_unknown_case", "ratings of cases not in cases (case_id is case-sensitive)",
+        {V: to_csv(edit(edit(copy(b[V]), 7, "case_id", "PSN-999"), 9, "case_id", "psn-008"))},
+        [P(V, 7, "case_id", "PSN-999", "unknown_case", "a case_id listed in cases.csv"),
+         P(V, 9, "case_id", "psn-008", "unknown_case", "a case_id listed in cases.csv")])
+    add("missing_values", "a blank rater_id, a blank outcome and an upper-case outcome name",
+        {V: to_csv(edit(copy(b[V]), 11, "rater_id", "")),
+         O: to_csv(edit(edit(copy(b[O]), 6, "outcome", ""), 7, "outcome", "Violent"))},
+        [P(V, 11, "rater_id", "", "missing_value", "(required)"),
+         P(O, 6, "outcome", "", "missing_value", "lower-case outcome name"),
+         P(O, 7, "outcome", "Violent", "bad_format", "lower-case outcome name")])
+    lines = to_csv(edit(edit(copy(b[V]), 6, "BA2", "Z"), 9, "rater_id", "RTR A")).split(b"\n")
+    lines.insert(5, b"")
+    add("blank_line_numbering", "a blank line after row 5 keeps its number: the faults are on rows 7 and 10",
+        {V: b"\n".join(lines)},
+        [P(V, 7, "BA2", "Z", "unknown_code", "blank/NR (not rated)"),
+         P(V, 10, "rater_id", "RTR A", "bad_format", "1-64 characters")])
+
+    # --- sq_responses ------------------------------------------------------------------------
+    add("sq_out_of_range", "SQ responses outside 1-7",
+        {S: to_csv(edit(edit(edit(copy(b[S]), 3, "SQ05", "8"), 6, "SQ10", "0"), 7, "SQ20", "-1"))},
+        [P(S, 3, "SQ05", "8", "out_of_range", "a whole number from 1 to 7, or blank"),
+         P(S, 6, "SQ10", "0", "out_of_range", "from 1 to 7"),
+         P(S, 7, "SQ20", "-1", "out_of_range", "from 1 to 7")])
+    s = edit(edit(edit(edit(copy(b[S]), 2, "SQ07", "3.5"), 4, "SQ08", "x"), 5, "SQ09", " 4 "), 8, "SQ11", "2.0")
+    add("sq_non_integer", "SQ responses that are not whole numbers (' 4 ' and '2.0' are accepted)",
+        {S: to_csv(s)},
+        [P(S, 2, "SQ07", "3.5", "not_whole_number", "a whole number from 1 to 7"),
+         P(S, 4, "SQ08", "x", "not_whole_number", "a whole number from 1 to 7")])
+    add("bad_language", "languages that are not ISO 639 codes in lower case",
+        {S: to_csv(edit(edit(edit(copy(b[S]), 2, "language", "English"), 3, "language", "EN"), 4, "language", "e"))},
+        [P(S, 2, "language", "English", "bad_format", "2-3 lower-case letters"),
+         P(S, 3, "language", "EN", "bad_format", "2-3 lower-case letters"),
+         P(S, 4, "language", "e", "bad_format", "2-3 lower-case letters")])
+    dup = list(b[S][5])
+    dup[1] = ""
+    add("duplicate_sq_key", "row 15 repeats (PSN-005, occasion 1) of row 6 (occasion blank = 1)",
+        {S: to_csv(b[S] + [dup])},
+        [P(S, 15, "case_id, occasion", "PSN-005, 1", "duplicate_key", "already on row 6")])
+
+    # --- outcomes ----------------------------------------------------------------------------
+    add("event_not_01", "event 2, yes and blank",
+        {O: to_csv(edit(edit(edit(copy(b[O]), 3, "event", "2"), 4, "event", "yes"), 5, "event", ""))},
+        [P(O, 3, "event", "2", "unknown_code", "0 (no event during follow-up) or 1 (event)"),
+         P(O, 4, "event", "yes", "unknown_code", "0 (no event during follow-up) or 1"),
+         P(O, 5, "event", "", "missing_value", "0 (no event during follow-up) or 1")])
+    add("negative_time", "a negative follow-up time", {O: to_csv(edit(copy(b[O]), 6, "time_days", "-30"))},
+        [P(O, 6, "time_days", "-30", "out_of_range", "a whole number of days >= 0")])
+    add("missing_time", "a blank and an NA follow-up time",
+        {O: to_csv(edit(edit(copy(b[O]), 7, "time_days", ""), 8, "time_days", "NA"))},
+        [P(O, 7, "time_days", "", "missing_value", "missing follow-up times are refused"),
+         P(O, 8, "time_days", "NA", "not_whole_number", "a whole number of days >= 0")])
+    add("outcome_unknown_case", "an outcome of a case not in cases",
+        {O: to_csv(edit(copy(b[O]), 10, "case_id", "PSN-013"))},
+        [P(O, 10, "case_id", "PSN-013", "unknown_case", "a case_id listed in cases.csv")])
+    add("duplicate_outcome_key", "(PSN-002, extremist) twice",
+        {O: to_csv(b[O] + [["PSN-002", "extremist", "0", "1491"]])},
+        [P(O, 26, "case_id, outcome", "PSN-002, extremist", "duplicate_key", "already on row 3")])
+
+    # --- several at once ---------------------------------------------------------------------
+    add("several_faults", "faults in all four files, all listed",
+        {C: to_csv(add_column(b[C], "notes", ["seen twice"] * 12)),
+         V: to_csv(edit(edit(copy(b[V]), 5, "BA1", "4"), 20, "rater_id", "")),
+         S: to_csv(edit(copy(b[S]), 8, "SQ12", "9")),
+         O: to_csv(edit(copy(b[O]), 2, "time_days", "-1") + [["PSN-099", "any", "0", "100"]])},
+        [P(C, None, "notes", None, "identifier_column", "must never leave the site"),
+         P(V, 5, "BA1", "4", "unknown_code", "1, 2, 3 (any case)"),
+         P(V, 20, "rater_id", "", "missing_value", "(required)"),
+         P(S, 8, "SQ12", "9", "out_of_range", "from 1 to 7"),
+         P(O, 2, "time_days", "-1", "out_of_range", "a whole number of days >= 0"),
+         P(O, 26, "case_id", "PSN-099", "unknown_case", "a case_id listed in cases.csv")])
+    return F
+
+
+def main() -> None:
+    base = baseline()
+    for p in HERE.iterdir():
+        if p.is_dir() and not p.name.startswith("__"):
+            shutil.rmtree(p)
+    VALID.mkdir()
+    for name, rows in base.items():
+        (VALID / name).write_bytes(to_csv(rows))
+    names = set()
+    for f in faults(base):
+        assert f["name"] not in names, f["name"]
+        names.add(f["name"])
+        d = HERE / f["name"]
+        d.mkdir()
+        for fname, data in f["files"].items():
+            (d / fname).write_bytes(data)
+        spec = {"description": f["description"], "remove": f["remove"], "problems": f["problems"]}
+        if f["k"] is not None:
+            spec["k_anonymity"] = f["k"]
+        (d / "expected.json").write_text(json.dumps(spec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {VALID.relative_to(ROOT)} and {len(names)} fault folders")
+
+
+if __name__ == "__main__":
+    main()
