@@ -112,21 +112,33 @@ def _data_section(dq: Mapping, k: int) -> str:
     if not dq:
         return ""
     out = ["<h2>Data</h2>"]
-    counts = dq.get("counts", dq)
-    sites = counts.get("cases_per_site") or dq.get("cases_per_site")
-    if isinstance(sites, Mapping):
-        out.append("<h3>Cases per site</h3>" + _table(["site", "cases"], [[_e(s), _count(n, k)] for s, n in sites.items()]))
+    cases, vr, sq = dq.get("cases", {}), dq.get("vera_ratings", {}), dq.get("sq_responses", {})
+    sites = cases.get("by_site", {})
+    sq_sites = sq.get("by_site", {})
+    rows = [[_e(s), _count(n, k), _count(sq_sites.get(s), k)] for s, n in sites.items()]
+    rows.append(["<b>all</b>", _count(cases.get("n"), k), _count(sq.get("n_cases"), k)])
+    out.append("<h3>Cases per site</h3>" + _table(["site", "cases", "SQ administrations"], rows))
+    if vr:
+        occ = ", ".join(f"occasion {o}: {_num(n)}" for o, n in vr.get("by_occasion", {}).items())
+        role = ", ".join(f"{r}: {_num(n)}" for r, n in vr.get("by_role", {}).items())
+        out.append(f"<p>{_num(vr.get('n_forms'))} VERA rating forms by {_num(vr.get('n_raters'))} raters "
+                   f"({occ}; {role}).</p>")
+        nr = vr.get("not_rated", {})
+        if nr.get("flagged"):
+            rates = nr.get("indicators", {})
+            flagged = ", ".join(f"{_e(i)} ({rates.get(i, 0):.0%})" for i in nr["flagged"])
+            out.append(f'<p class="warn">Indicators not rated in more than {nr.get("threshold", 0):.0%} of forms: '
+                       f"{flagged}.</p>")
     design = dq.get("rating_design")
     if isinstance(design, Mapping):
         out.append("<h3>Design of the rating study</h3>")
         out.append(f"<p><b>{_e(design.get('design', ''))}</b>. {_e(design.get('explanation', ''))}</p>")
-    outc = dq.get("outcomes")
-    if isinstance(outc, Mapping):
-        rows = []
-        for name, o in outc.items():
-            if isinstance(o, Mapping):
-                rows.append([_e(name), _count(o.get("n"), k), _count(o.get("events"), k), _num(o.get("base_rate"))])
-        out.append("<h3>Outcomes</h3>" + _table(["outcome", "cases", "events", "base rate"], rows))
+    outc = dq.get("outcomes", {}).get("by_outcome", {})
+    if outc:
+        rows = [[_e(name), _count(o.get("n"), k), _count(o.get("events"), k), _num(o.get("base_rate")),
+                 _num(o.get("follow_up_years", {}).get("median"), 1)] for name, o in outc.items()]
+        out.append("<h3>Outcomes</h3>" + _table(["outcome", "cases", "events", "base rate",
+                                                 "median follow-up (years)"], rows))
     return "\n".join(out)
 
 
