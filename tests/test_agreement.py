@@ -364,3 +364,31 @@ def test_fleiss_kappa_unused_category_and_errors():
         fleiss_kappa([[3, 0], [3, 0]])
     with pytest.raises(NotEstimable, match="at least 2 ratings"):
         fleiss_kappa([[1, 0], [0, 1]])
+
+
+# ------------------------------------------------------------- ordinal text categories, paradox
+
+
+def test_cohen_kappa_ordinal_lmh_needs_levels_for_weights():
+    ref = load("agr_lmh")
+    x = pd.read_csv(REF / "agr_lmh" / "ratings.csv")
+    # unweighted kappa does not depend on the order of the categories ...
+    a = cohen_kappa(x.rater_a, x.rater_b)
+    b = cohen_kappa(x.rater_a, x.rater_b, levels=["L", "M", "H"])
+    assert a.kappa == pytest.approx(b.kappa, abs=1e-15) == pytest.approx(ref["kappa_lmh"]["unweighted"]["kappa"])
+    # ... weighted kappa does: text order H < L < M is wrong for an L/M/H scale
+    wa = cohen_kappa(x.rater_a, x.rater_b, weights="quadratic")
+    wb = cohen_kappa(x.rater_a, x.rater_b, weights="quadratic", levels=["L", "M", "H"])
+    assert wa.levels == ("H", "L", "M") and wb.levels == ("L", "M", "H")
+    assert wb.kappa == pytest.approx(ref["kappa_lmh"]["quadratic"]["kappa"], abs=1e-9)
+    assert abs(wa.kappa - wb.kappa) > 0.1
+    # the weight matrix follows the given order: L and H are furthest apart
+    assert wb.weight_matrix[0][2] == 0.0 and wb.weight_matrix[0][1] == 0.75
+
+
+def test_cohen_kappa_paradox_message():
+    with pytest.raises(NotEstimable, match="kappa paradox") as exc:
+        cohen_kappa(["no"] * 12, ["no"] * 12, levels=["no", "yes"])
+    assert "chance agreement is 1" in str(exc.value) and "gwet_ac" in str(exc.value)
+    with pytest.raises(NotEstimable, match="kappa paradox"):
+        cohen_kappa(["no"] * 12, ["no"] * 12)
