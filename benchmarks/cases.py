@@ -99,9 +99,55 @@ def predictive_cases() -> list[Case]:
     return [auc, test]
 
 
+def factor_cases() -> list[Case]:
+    from validation.factor import parallel_analysis, polychoric
+
+    def ordinal():
+        rng = np.random.default_rng(5)
+        f = rng.standard_normal((5000, 4))
+        load = np.kron(np.eye(4), np.ones((1, 6))) * 0.7
+        y = f @ load + 0.7 * rng.standard_normal((5000, 24))
+        return pd.DataFrame(np.digitize(y, [-1.5, -0.8, -0.2, 0.4, 1.0, 1.6]) + 1,
+                            columns=[f"i{j + 1}" for j in range(24)]).astype(float)
+
+    poly = Case("polychoric: 5,000 x 24, 7 categories", ordinal, lambda d: polychoric(d),
+                [Peer("R psych::polychoric", r_code="psych::polychoric(d)", repeat=2)],
+                repeat=3, target="at least 3x faster than psych::polychoric")
+    pa = Case("parallel_analysis: 5,000 x 24, 100 iterations", ordinal,
+              lambda d: parallel_analysis(d, n_iter=100, seed=1),
+              [Peer("R psych::fa.parallel",
+                    r_code='psych::fa.parallel(d, n.iter = 100, fa = "both", plot = FALSE)',
+                    r_setup="options(mc.cores = 1)", repeat=1)],
+              repeat=3, target="under 2 seconds")
+    return [poly, pa]
+
+
+def agreement_more_cases() -> list[Case]:
+    import krippendorff
+    from validation.agreement import krippendorff_alpha
+
+    def setup():
+        rng = np.random.default_rng(6)
+        t = rng.integers(1, 4, 2000)[:, None]
+        x = np.clip(t + rng.integers(-1, 2, (2000, 3)) * (rng.random((2000, 3)) < 0.3), 1, 3).astype(float)
+        x[rng.random(x.shape) < 0.05] = np.nan
+        return x
+
+    point = Case("krippendorff_alpha ordinal: 2,000 x 3, 5% missing", setup,
+                 lambda x: krippendorff_alpha(x, level="ordinal", n_boot=0),
+                 [Peer("krippendorff package", fn=lambda x: krippendorff.alpha(reliability_data=x.T,
+                                                                              level_of_measurement="ordinal"))],
+                 repeat=9, target="point estimate no slower than the krippendorff package")
+    boot = Case("krippendorff_alpha ordinal + 2,000 bootstrap: 2,000 x 3", setup,
+                lambda x: krippendorff_alpha(x, level="ordinal", n_boot=2000, seed=1), [],
+                repeat=3, target="under 1 second")
+    return [point, boot]
+
+
 def all_cases() -> list[Case]:
     out: list[Case] = []
-    for make in (synthesize_cases, reliability_cases, agreement_cases, predictive_cases):
+    for make in (synthesize_cases, reliability_cases, factor_cases, agreement_cases, agreement_more_cases,
+                 predictive_cases):
         try:
             out.extend(make())
         except ImportError as exc:  # a peer missing on this machine
