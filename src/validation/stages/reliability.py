@@ -11,27 +11,33 @@ from .. import figures
 from ..reliability import cronbach_alpha, item_statistics, omega
 from ..scoring import primary_ratings, sq_keyed
 from ._analysis import by_group, clean_inputs, estimate, read_clean
-from ._common import atomic_outputs, load_instruments, provenance, section
+from ._common import StageError, atomic_outputs, load_instruments, provenance, section
 
 FIG = "reports/figures/reliability"
+
+
+MISSING = {"prorate": "pairwise", "complete": "listwise"}
 
 
 def _consistency(items: pd.DataFrame, p: dict, scale: tuple[int, int]) -> dict:
     return {
         "n": int(len(items)),
         "alpha": estimate(cronbach_alpha, items, ci=p["ci"], ci_method=p["ci_method"], n_boot=p["n_boot"],
-                          seed=p["seed"]),
+                          seed=p["seed"], missing=MISSING[p["not_rated_rule"]]),
         "omega": estimate(omega, items, ci=p["ci"], n_boot=p["n_boot"], seed=p["seed"]),
         "items": estimate(item_statistics, items, scale=scale),
     }
 
 
 def _alpha_only(items: pd.DataFrame, p: dict) -> dict:
-    return {"n": int(len(items)), "alpha": estimate(cronbach_alpha, items, ci=p["ci"], ci_method="feldt")}
+    return {"n": int(len(items)), "alpha": estimate(cronbach_alpha, items, ci=p["ci"], ci_method="feldt",
+                                                    missing=MISSING[p["not_rated_rule"]])}
 
 
 def run(root: Path, params: dict) -> None:
     p = section(params, "reliability")
+    if p["not_rated_rule"] not in MISSING:
+        raise StageError(f"reliability.not_rated_rule must be one of {sorted(MISSING)}, found {p['not_rated_rule']!r}")
     vera, sq = load_instruments(root, params)
     t = read_clean(root, params)
     min_n = int(p["min_cases"])
@@ -71,7 +77,11 @@ def run(root: Path, params: dict) -> None:
                      "bootstrap percentile interval",
             "vera_sample": "one rating form per case on occasion 1: the consensus rating where one was made, "
                            "otherwise the first independent rating",
-            "not_rated": "not-rated indicators are left out of the item covariances (pairwise), never read as low",
+            "not_rated": (f"rule '{p['not_rated_rule']}': " + (
+                "each item covariance from the forms rating both indicators (pairwise), as a prorated total uses "
+                "every rated indicator" if p["not_rated_rule"] == "prorate" else
+                "only forms with every indicator of the domain rated (complete case, listwise)")
+                + "; not rated is never read as low"),
             "sq_sample": "occasion 1, reverse-keyed items reflected",
             "min_cases_per_group": min_n,
         },
