@@ -24,7 +24,7 @@ plt.rcParams.update({
     "figure.dpi": 100,
 })
 
-__all__ = ["save_svg", "item_bars", "scree", "forest", "roc_curves"]
+__all__ = ["save_svg", "item_bars", "scree", "forest", "roc_curves", "heatmap"]
 
 
 def save_svg(fig: plt.Figure, path: str | Path) -> None:
@@ -107,4 +107,25 @@ def roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], ti
     ax.set_aspect("equal")
     ax.set_title(title, loc="left")
     ax.legend(frameon=False, fontsize=7, loc="lower right")
+    return fig
+
+
+def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title: str,
+            row_groups: Sequence[str] | None = None, vmax: float = 1.0) -> plt.Figure:
+    """A loadings-style heat map (diverging colours centred on 0), with an optional group label per row."""
+    v = np.asarray(values, dtype=float)
+    n, m = v.shape
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * m + (1.0 if row_groups is not None else 0), 0.16 * n + 1.2))
+    im = ax.imshow(v, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+    labels = [f"{r}  ({g})" for r, g in zip(row_labels, row_groups)] if row_groups is not None else list(row_labels)
+    ax.set_yticks(np.arange(n), labels, fontsize=6)
+    ax.set_xticks(np.arange(m), col_labels)
+    ax.xaxis.tick_top()
+    for i in range(n):
+        for j in range(m):
+            if abs(v[i, j]) >= 0.3:
+                ax.text(j, i, f"{v[i, j]:.2f}", ha="center", va="center", fontsize=5,
+                        color="white" if abs(v[i, j]) > 0.6 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    ax.set_title(title, loc="left", pad=18)
     return fig
