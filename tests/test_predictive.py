@@ -385,7 +385,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="numeric"):
         roc_auc([0, 1], ["a", "b"])
     with pytest.raises(ValueError, match="ci_method"):
-        roc_auc([0, 1, 0, 1], [1, 2, 3, 4], ci_method="bootstrap")
+        roc_auc([0, 1, 0, 1], [1, 2, 3, 4], ci_method="jackknife")
     with pytest.raises(ValueError, match="between 0 and 1"):
         roc_auc([0, 1, 0, 1], [1, 2, 3, 4], ci=1.5)
     with pytest.raises(ValueError, match="event must be coded"):

@@ -138,8 +138,8 @@ km_curve <- function(f) {
        surv = f$surv, std_err_log = f$std.err, lower = f$lower, upper = f$upper)
 }
 
-km_ref <- function(formula, times, conf = 0.95) {
-  f <- survfit(formula, data = d, conf.int = conf)
+km_ref <- function(formula, times, conf = 0.95, data = d) {
+  f <- survfit(formula, data = data, conf.int = conf)
   s <- summary(f, times = times)
   curves <- if (is.null(f$strata)) list(all = km_curve(f)) else {
     idx <- rep(names(f$strata), f$strata)
@@ -155,31 +155,37 @@ km_ref <- function(formula, times, conf = 0.95) {
                       lower = s$lower, upper = s$upper))
 }
 
-survdiff_ref <- function(formula) {
-  t <- survdiff(formula, data = d)
+survdiff_ref <- function(formula, data = d) {
+  t <- survdiff(formula, data = data)
   list(call = sprintf("survdiff(%s)", deparse(formula)),
        groups = sub(".*=", "", names(t$n)), n = as.vector(t$n), observed = as.vector(t$obs),
        expected = as.vector(t$exp), var = t$var, chisq = t$chisq,
        df = sum(t$exp > 0) - 1, p = pchisq(t$chisq, sum(t$exp > 0) - 1, lower.tail = FALSE))
 }
 
-cox_ref <- function(formula, ties) {
-  f <- coxph(formula, data = d, ties = ties)
+cox_ref <- function(formula, ties, data = d) {
+  f <- coxph(formula, data = data, ties = ties, x = TRUE, model = TRUE)
   s <- summary(f)
   z <- cox.zph(f, transform = "km")
+  zr <- cox.zph(f, transform = "rank")
+  zi <- cox.zph(f, transform = "identity")
   list(call = sprintf("coxph(%s, ties = '%s'); cox.zph(fit, transform = 'km')", deparse(formula), ties),
        terms = names(coef(f)), coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))),
        hr = unname(exp(coef(f))), z = unname(s$coefficients[, "z"]), p = unname(s$coefficients[, "Pr(>|z|)"]),
        hr_lower = unname(s$conf.int[, "lower .95"]), hr_upper = unname(s$conf.int[, "upper .95"]),
        vcov = unname(vcov(f)), loglik = f$loglik, iter = f$iter,
-       lr = unname(s$logtest), wald = unname(s$waldtest), score = unname(s$sctest),
+       lr = unname(s$logtest),
+       wald = c(unname(f$wald.test), length(coef(f)), pchisq(unname(f$wald.test), length(coef(f)), lower.tail = FALSE)),
+       score = c(f$score, length(coef(f)), pchisq(f$score, length(coef(f)), lower.tail = FALSE)),
        concordance = as.list(f$concordance), n = f$n, nevent = f$nevent,
        zph = list(rows = rownames(z$table), chisq = unname(z$table[, "chisq"]),
-                  df = unname(z$table[, "df"]), p = unname(z$table[, "p"])))
+                  df = unname(z$table[, "df"]), p = unname(z$table[, "p"])),
+       zph_rank = list(chisq = unname(zr$table[, "chisq"]), p = unname(zr$table[, "p"])),
+       zph_identity = list(chisq = unname(zi$table[, "chisq"]), p = unname(zi$table[, "p"])))
 }
 
-conc_ref <- function(s, reverse, timewt = "n", ymax = NULL) {
-  cc <- concordance(Surv(time, event) ~ s, data = d, reverse = reverse, timewt = timewt, ymax = ymax)
+conc_ref <- function(s, reverse, timewt = "n", ymax = NULL, data = d) {
+  cc <- concordance(Surv(time, event) ~ s, data = data, reverse = reverse, timewt = timewt, ymax = ymax)
   list(call = sprintf("concordance(Surv(time, event) ~ s, reverse = %s, timewt = '%s', ymax = %s)",
                       reverse, timewt, if (is.null(ymax)) "NULL" else ymax),
        c = cc$concordance, var = cc$var, se = sqrt(cc$var), count = as.list(cc$count), n = cc$n)
@@ -227,3 +233,44 @@ out <- list(
   uno_score_lower_36 = conc_ref(d$score, FALSE, "n/G2", 36)
 )
 write_ref(out, "pred_main")
+
+# ---------------------------------------------------------------------------------------------
+# pred_small: hand-checkable edge cases
+# ---------------------------------------------------------------------------------------------
+
+dir.create(file.path(ref_root, "pred_small"), showWarnings = FALSE)
+# Kaplan-Meier down to 0 (the last time is an event), a censoring-only time, groups
+km <- data.frame(time = c(1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 2, 3, 3, 5, 9, 9),
+                 event = c(1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1),
+                 g = c(rep("b", 10), rep("a", 6)))
+write.csv(km, file.path(ref_root, "pred_small", "km.csv"), row.names = FALSE)
+# heavily tied Cox data; a group censored before the first event (no expected events)
+set.seed(5)
+cx <- data.frame(time = sample(1:5, 60, replace = TRUE), event = rbinom(60, 1, 0.7),
+                 x = sample(0:3, 60, replace = TRUE), w = round(rnorm(60), 1),
+                 g = sample(c("p", "q"), 60, replace = TRUE))
+cx <- rbind(cx, data.frame(time = c(0.5, 0.5), event = c(0, 0), x = c(1, 2), w = c(0, 0.3), g = c("r", "r")))
+write.csv(cx, file.path(ref_root, "pred_small", "cox_ties.csv"), row.names = FALSE)
+# bands with an empty middle band
+bd <- data.frame(y = c(0, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1), band = c("L", "L", "L", "L", "L", "H", "H", "H", "H", "H", "H"))
+write.csv(bd, file.path(ref_root, "pred_small", "bands_empty.csv"), row.names = FALSE)
+xb <- c(sum(bd$y[bd$band == "L"]), sum(bd$y[bd$band == "H"]))
+nb <- c(sum(bd$band == "L"), sum(bd$band == "H"))
+tb <- prop.trend.test(xb, nb, score = c(1, 3))
+small <- list(
+  data = "km.csv (16 cases, groups a/b, curve of b ends at 0); cox_ties.csv (62 cases, times 1-5, group r censored at 0.5); bands_empty.csv (11 cases, no band M)",
+  km_all = km_ref(Surv(time, event) ~ 1, c(0, 2, 3.5, 8, 9, 10), data = km),
+  km_group = km_ref(Surv(time, event) ~ g, c(0, 2, 3.5, 8, 9), data = km),
+  cox_ties_efron = cox_ref(Surv(time, event) ~ x + w, "efron", data = cx),
+  cox_ties_breslow = cox_ref(Surv(time, event) ~ x + w, "breslow", data = cx),
+  cox_ties_x_efron = cox_ref(Surv(time, event) ~ x, "efron", data = cx),
+  logrank_three = survdiff_ref(Surv(time, event) ~ g, data = cx),
+  harrell_ties = conc_ref(cx$x, TRUE, data = cx),
+  uno_ties = conc_ref(cx$x, TRUE, "n/G2", 3, data = cx),
+  uno_ties_all = conc_ref(cx$w, TRUE, "n/G2", data = cx),
+  uno_km = conc_ref(km$time * 0 + c(5, 3, 4, 4, 2, 3, 1, 2, 1, 0, 5, 2, 2, 1, 0, 1), TRUE, "n/G2", 8, data = km),
+  band_empty = list(call = "prop.trend.test(c(x_L, x_H), c(n_L, n_H), score = c(1, 3))", n = nb, events = xb,
+                    ci = lapply(1:2, function(i) wilson(xb[i], nb[i])),
+                    chisq = unname(tb$statistic), p = tb$p.value)
+)
+write_ref(small, "pred_small")
