@@ -63,7 +63,7 @@ def _time_r(peer: Peer, frame: pd.DataFrame, repeat: int) -> float | None:
         csv = Path(tmp) / "d.csv"
         frame.to_csv(csv, index=False)
         script = f"""
-suppressMessages({{library(psych); library(pROC); library(lavaan)}})
+suppressMessages({{library(psych); library(pROC); library(lavaan); library(survival)}})
 d <- read.csv("{csv}")
 {peer.r_setup}
 f <- function() {{ {peer.r_code} }}

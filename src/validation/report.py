@@ -146,14 +146,29 @@ def _reliability_section(m: Mapping) -> str:
     if not m:
         return ""
     out = ["<h2>Reliability</h2>", _method(m.get("method"))]
-    for group, key, title in (("vera", "domains", "VERA domains"), ("sq", "scales", "SQ scales")):
-        blocks = m.get(group, {}).get(key, {})
-        rows = []
-        for code, b in blocks.items():
-            ov = b.get("overall", {})
-            rows.append([_e(code), _e(b.get("label", "")), _num(b.get("k")), _num(ov.get("n")),
-                         _estimate_cell(ov.get("alpha"), "alpha"), _estimate_cell(ov.get("omega"), "omega")])
-        out.append(f"<h3>{title}</h3>" + _table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]"], rows, 2))
+    rows = []
+    for code, b in m.get("vera", {}).get("domains", {}).items():
+        ov, od = b.get("overall", {}), b.get("ordinal", {})
+        rows.append([_e(code), _e(b.get("label", "")), _num(b.get("k")), _num(ov.get("n")),
+                     _estimate_cell(ov.get("alpha"), "alpha"), _estimate_cell(ov.get("omega"), "omega"),
+                     _estimate_cell(od.get("alpha"), "alpha"), _estimate_cell(od.get("omega"), "omega")])
+    out.append("<h3>VERA domains</h3>" + _table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]",
+                                                 "ordinal alpha [CI]", "ordinal omega [CI]"], rows, 2))
+    sq = m.get("sq", {})
+    rows = []
+    for code, b in sq.get("scales", {}).items():
+        ov = b.get("overall", {})
+        rows.append([_e(code), _e(b.get("label", "")), _num(b.get("k")), _num(ov.get("n")),
+                     _estimate_cell(ov.get("alpha"), "alpha"), _estimate_cell(ov.get("omega"), "omega")])
+    out.append("<h3>SQ scales</h3>" + _table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]"], rows, 2))
+    oh = sq.get("omega_hierarchical")
+    if oh:
+        if "not_estimable" in oh:
+            out.append(f"<p>Omega hierarchical of all SQ items: {_ne(oh)}</p>")
+        else:
+            out.append(f"<p>All SQ items: omega hierarchical {_num(oh.get('omega_h'))}, omega total "
+                       f"{_num(oh.get('omega_total'))}, explained common variance of the general factor "
+                       f"{_num(oh.get('ecv'))}.</p>")
     return "\n".join(out)
 
 

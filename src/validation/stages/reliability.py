@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import figures
-from ..reliability import cronbach_alpha, item_statistics, omega
+from ..reliability import cronbach_alpha, item_statistics, omega, omega_hierarchical, ordinal_alpha, ordinal_omega
 from ..scoring import primary_ratings, sq_keyed
 from ._analysis import by_group, clean_inputs, estimate, read_clean
 from ._common import StageError, atomic_outputs, load_instruments, provenance, section
@@ -51,6 +51,10 @@ def run(root: Path, params: dict) -> None:
         domains[d.code] = {
             "label": d.label, "protective": d.protective, "k": len(d.items),
             "overall": _consistency(x, p, (vmin, vmax)),
+            "ordinal": {
+                "alpha": estimate(ordinal_alpha, x, ci=p["ci"], n_boot=int(p["ordinal_n_boot"]), seed=p["seed"]),
+                "omega": estimate(ordinal_omega, x, ci=p["ci"], n_boot=int(p["ordinal_n_boot"]), seed=p["seed"]),
+            },
             "by_site": by_group(ratings, "site", min_n, lambda s, d=d: _alpha_only(s[list(d.items)].astype("Float64"), p)),
         }
 
@@ -66,6 +70,10 @@ def run(root: Path, params: dict) -> None:
             "by_site": by_group(keyed, "site", min_n, lambda g, c=cols: _alpha_only(g[c], p)),
             "by_language": by_group(keyed, "language", min_n, lambda g, c=cols: _alpha_only(g[c], p)),
         }
+
+    print("[reliability] SQ omega hierarchical", flush=True)
+    all_sq = keyed[sq.items]
+    sq_general = estimate(omega_hierarchical, all_sq, n_factors=len(sq.scales), fm="minres", rotation="oblimin")
 
     metrics = {
         "provenance": provenance(root, "reliability", params, clean_inputs(root, params),
@@ -83,10 +91,15 @@ def run(root: Path, params: dict) -> None:
                 "only forms with every indicator of the domain rated (complete case, listwise)")
                 + "; not rated is never read as low"),
             "sq_sample": "occasion 1, reverse-keyed items reflected",
+            "ordinal": "VERA indicators are 3-point: ordinal alpha and omega on polychoric correlations "
+                       "(Zumbo, Gadermann & Zeisser 2007), bootstrap percentile intervals",
+            "omega_hierarchical": "SQ: Schmid-Leiman omega hierarchical and total with one group factor per "
+                                  "hypothesised scale (minres, oblimin; as psych::omega)",
             "min_cases_per_group": min_n,
         },
         "vera": {"instrument": vera.name, "n_cases": int(len(ratings)), "domains": domains},
-        "sq": {"instrument": sq.name, "placeholder_key": sq.placeholder, "n_cases": int(len(keyed)), "scales": scales},
+        "sq": {"instrument": sq.name, "placeholder_key": sq.placeholder, "n_cases": int(len(keyed)), "scales": scales,
+               "omega_hierarchical": sq_general},
     }
 
     with atomic_outputs(root) as out:
