@@ -172,6 +172,15 @@ def _reliability_section(m: Mapping) -> str:
     return "\n".join(out)
 
 
+def _fit_row(name: str, fit: Mapping) -> list[str]:
+    ci = {"lower": fit.get("rmsea.ci.lower"), "upper": fit.get("rmsea.ci.upper")}
+    return [_e(name), _num(fit.get("chisq"), 1), _num(fit.get("df"), 0), _num(fit.get("pvalue")), _num(fit.get("cfi")),
+            _num(fit.get("tli")), _num(fit.get("rmsea")) + _ci(ci, 3), _num(fit.get("srmr"))]
+
+
+FIT_HEADER = ["model", "chi-square", "df", "p", "CFI", "TLI", "RMSEA [90% CI]", "SRMR"]
+
+
 def _structure_section(m: Mapping, figs: Mapping[str, str]) -> str:
     if not m:
         return ""
@@ -180,8 +189,30 @@ def _structure_section(m: Mapping, figs: Mapping[str, str]) -> str:
             ["Bartlett chi-square", _estimate_cell(s.get("bartlett"), "chisq", 1)],
             ["factors suggested by parallel analysis", _estimate_cell(s.get("parallel_analysis"), "n_factors")],
             ["factors hypothesised", _num(s.get("hypothesised_factors"))]]
-    return "\n".join(["<h2>Factor structure</h2>", _method(m.get("method")), _table(["", ""], rows),
-                      _svg(figs.get("structure/scree_sq.svg"), "Scree plot of the SQ items with the parallel-analysis curve")])
+    out = ["<h2>Factor structure</h2>", _method(m.get("method")), _table(["", ""], rows),
+           _svg(figs.get("structure/scree_sq.svg"), "Scree plot of the SQ items with the parallel-analysis curve"),
+           _svg(figs.get("structure/efa_loadings_sq.svg"), "EFA loadings of the SQ items (scale in brackets)")]
+    c = s.get("cfa", {})
+    if c:
+        out.append("<h3>Confirmatory factor analysis of the hypothesised structure</h3>")
+        if "not_estimable" in c:
+            out.append(f"<p>{_ne(c)}</p>")
+        else:
+            v = c.get("verdict", {})
+            out.append(_table(FIT_HEADER, [_fit_row(f"{len(s.get('cfa', {}).get('std_loadings', []))} loadings, "
+                                                    f"n = {c.get('n')}", c.get("fit", {}))]))
+            out.append(f"<p>Against {_e(v.get('source', ''))}: <b>{'meets' if v.get('meets') else 'does not meet'}</b> "
+                       "the cut-offs.</p>")
+    for grouping, inv in s.get("invariance", {}).items():
+        out.append(f"<h3>Measurement invariance across {_e(grouping)}s</h3>")
+        if "not_estimable" in inv:
+            out.append(f"<p>{_ne(inv)}</p>")
+            continue
+        rows = [_fit_row(st.get("name", ""), st.get("fit", {})) for st in inv.get("steps", [])]
+        out.append(_table(FIT_HEADER, rows))
+        freed = ", ".join(inv.get("freed_intercepts", [])) or "none"
+        out.append(f"<p>Level reached: <b>{_e(inv.get('level'))}</b>; intercepts freed: {_e(freed)}.</p>")
+    return "\n".join(out)
 
 
 def _agreement_section(m: Mapping, figs: Mapping[str, str]) -> str:

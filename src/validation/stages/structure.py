@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import figures
+from ..cfa import cfa, invariance
 from ..factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
 from ..results import NotEstimable, to_dict
 from ..scoring import sq_keyed
@@ -13,13 +14,72 @@ from ._analysis import clean_inputs, estimate, read_clean
 from ._common import atomic_outputs, load_instruments, provenance, section
 
 FIG = "reports/figures/structure"
+FIT_KEYS = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr",
+            "logl", "aic", "bic", "ntotal")
+
+
+def measurement_model(sq) -> str:
+    """The hypothesised SQ structure in lavaan syntax: one factor a scale (reverse-keyed items reflected)."""
+    return "\n".join(f"{s.code} =~ " + " + ".join(s.items) for s in sq.scales)
+
+
+def fit_summary(fit: dict) -> dict:
+    return {k: fit.get(k) for k in FIT_KEYS}
+
+
+def fit_verdict(fit: dict, thresholds: dict) -> dict:
+    """Each index against its cut-off (Hu & Bentler 1999 by default, from params)."""
+    checks = {
+        "cfi": fit.get("cfi") is not None and fit["cfi"] >= thresholds["cfi_min"],
+        "tli": fit.get("tli") is not None and fit["tli"] >= thresholds["tli_min"],
+        "rmsea": fit.get("rmsea") is not None and fit["rmsea"] <= thresholds["rmsea_max"],
+        "srmr": fit.get("srmr") is not None and fit["srmr"] <= thresholds["srmr_max"],
+    }
+    return {"meets": all(checks.values()), "checks": checks, "thresholds": thresholds,
+            "source": thresholds.get("source", "")}
+
+
+def _cfa_block(model: str, items, p: dict) -> dict:
+    try:
+        res = cfa(model, items, missing=p["cfa_missing"], modindices=int(p["modindices"]))
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc)}
+    d = to_dict(res)
+    fit = fit_summary(d["fit"])
+    loadings = [{"factor": q["lhs"], "item": q["rhs"], "std": q["std_all"], "se": q["std_se"]}
+                for q in d["parameters"] if q["op"] == "=~"]
+    return {"n": d["n"], "missing": d["missing"], "converged": d["converged"], "fit": fit,
+            "verdict": fit_verdict(fit, p["fit_thresholds"]), "std_loadings": loadings,
+            "modification_indices": d["modification_indices"], "warnings": d["warnings"]}
+
+
+def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
+    sizes = frame[group].value_counts()
+    keep = sorted(str(g) for g in sizes[sizes >= int(p["min_group_n"])].index)
+    dropped = {str(g): int(n) for g, n in sizes.items() if str(g) not in keep}
+    if len(keep) < 2:
+        return {"not_estimable": f"fewer than 2 {group} groups with at least {p['min_group_n']} cases",
+                "groups_dropped": dropped}
+    sub = frame[frame[group].astype(str).isin(keep)].copy()
+    sub[group] = sub[group].astype(str)
+    try:
+        res = invariance(model, sub, group, criteria=dict(p["invariance_criteria"]), missing=p["cfa_missing"],
+                         modindices=0)
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc), "groups_dropped": dropped}
+    d = to_dict(res)
+    steps = [{k: st.get(k) for k in ("name", "equal", "group_partial", "compared_with", "chisq_diff", "df_diff",
+                                      "pvalue", "delta_cfi", "delta_rmsea", "delta_srmr", "holds")}
+             | {"fit": fit_summary(st["fit"])} for st in d["steps"]]
+    return {"groups": d["groups"], "nobs": d["nobs"], "groups_dropped": dropped, "level": d["level"],
+            "freed_intercepts": d["freed"], "criteria": d["criteria"], "steps": steps, "warnings": d["warnings"]}
 
 
 def run(root: Path, params: dict) -> None:
     p = section(params, "structure")
     _, sq = load_instruments(root, params)
     t = read_clean(root, params)
-    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1]
+    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1].merge(t["cases"][["case_id", "site"]], on="case_id")
     items = sq_keyed(sq1, sq).astype(float)
     print(f"[structure] SQ: {len(items)} administrations x {items.shape[1]} items", flush=True)
     ev = estimate(eigenvalues, items)
@@ -44,6 +104,15 @@ def run(root: Path, params: dict) -> None:
         efa_out = {**to_dict(res), "factor_names": names, "items_loading_off_scale": misplaced}
         efa_fig = (load.to_numpy(), list(load.index), [names[f] for f in load.columns],
                    [scale_of[i] for i in load.index])
+    model = measurement_model(sq)
+    print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model", flush=True)
+    cfa_out = _cfa_block(model, items, p)
+    frame = items.assign(site=sq1["site"].to_numpy(), language=sq1["language"].to_numpy())
+    inv = {}
+    for grouping in ("site", "language"):
+        print(f"[structure] measurement invariance across {grouping}s", flush=True)
+        inv[grouping] = _invariance_block(model, frame, grouping, p)
+
     metrics = {
         "provenance": provenance(root, "structure", params, clean_inputs(root, params), ("instruments", "structure")),
         "method": {
@@ -54,6 +123,11 @@ def run(root: Path, params: dict) -> None:
                                  f"{p['pa_quantile']:.0%} quantile",
             "efa": f"exploratory factor analysis with as many factors as hypothesised scales: {p['efa_method']} "
                    f"on {p['efa_cor']} correlations, {p['efa_rotation']} rotation (as psych::fa)",
+            "cfa": f"maximum likelihood CFA of the hypothesised structure (as lavaan::cfa), missing = "
+                   f"'{p['cfa_missing']}'; fit judged against {p['fit_thresholds'].get('source', '')}",
+            "invariance": "configural, metric (equal loadings) and scalar (equal intercepts) models; "
+                          f"criteria {dict(p['invariance_criteria'])} (Chen 2007); when scalar fails, intercepts "
+                          "freed one at a time by the largest score test (partial invariance)",
         },
         "sq": {
             "instrument": sq.name, "placeholder_key": sq.placeholder, "n": int(len(items)), "k": int(items.shape[1]),
@@ -63,6 +137,8 @@ def run(root: Path, params: dict) -> None:
             "eigenvalues": ev,
             "parallel_analysis": pa,
             "efa": efa_out,
+            "cfa": {"model": model, **cfa_out},
+            "invariance": inv,
         },
     }
     with atomic_outputs(root) as out:
