@@ -162,6 +162,43 @@ def factor_cases() -> list[Case]:
     return [poly, pa]
 
 
+def cfa_cases() -> list[Case]:
+    import semopy
+    from validation.cfa import cfa, invariance
+
+    model = "\n".join(f"F{f + 1} =~ " + " + ".join(f"i{6 * f + j + 1}" for j in range(6)) for f in range(4))
+
+    def setup():
+        rng = np.random.default_rng(9)
+        phi = 0.3 + 0.7 * np.eye(4)
+        f = rng.multivariate_normal(np.zeros(4), phi, 5000)
+        y = f @ (np.kron(np.eye(4), np.ones((1, 6))) * 0.7) + 0.7 * rng.standard_normal((5000, 24))
+        d = pd.DataFrame(y, columns=[f"i{j + 1}" for j in range(24)])
+        d["g"] = np.where(np.arange(5000) % 2 == 0, "A", "B")
+        return d
+
+    def semopy_fit(d):
+        m = semopy.Model(model)
+        m.fit(d.drop(columns="g"))
+        return semopy.calc_stats(m)
+
+    lav_fit = f'lavaan::fitMeasures(lavaan::cfa("{model}", data = d[, 1:24]))'
+    lav_inv = (f'{{ m <- "{model}"; a <- lavaan::cfa(m, d, group = "g"); '
+               'b <- lavaan::cfa(m, d, group = "g", group.equal = "loadings"); '
+               'c <- lavaan::cfa(m, d, group = "g", group.equal = c("loadings", "intercepts")); '
+               'lapply(list(a, b, c), lavaan::fitMeasures); lavaan::lavTestLRT(a, b, c) }')
+    one = Case("cfa ML: 5,000 x 24, 4 factors (fit measures)", setup,
+               lambda d: cfa(model, d.drop(columns="g"), modindices=0),
+               [Peer("semopy fit + calc_stats", fn=semopy_fit, repeat=3),
+                Peer("R lavaan cfa + fitMeasures", r_code=lav_fit, repeat=3)],
+               repeat=5, target="no slower than lavaan")
+    inv = Case("invariance: configural/metric/scalar, 2 groups x 2,500", setup,
+               lambda d: invariance(model, d, "g", partial=False, modindices=0),
+               [Peer("R lavaan 3 fits + fitMeasures + LRT", r_code=lav_inv, repeat=2)],
+               repeat=3, target="under 2x lavaan")
+    return [one, inv]
+
+
 def agreement_more_cases() -> list[Case]:
     import krippendorff
     from validation.agreement import krippendorff_alpha
@@ -186,7 +223,7 @@ def agreement_more_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     out: list[Case] = []
-    for make in (synthesize_cases, reliability_cases, factor_cases, agreement_cases, agreement_more_cases,
+    for make in (synthesize_cases, reliability_cases, factor_cases, cfa_cases, agreement_cases, agreement_more_cases,
                  predictive_cases):
         try:
             out.extend(make())
