@@ -53,3 +53,18 @@ def test_parallel_analysis_finds_three_sq_factors(battery):
     tables, _, _, sq = battery
     items = tables.sq_responses[tables.sq_responses["occasion"] == 1][sq.items].astype(float)
     assert parallel_analysis(items, n_iter=20, seed=3).n_factors == 3
+
+
+def test_auc_of_latent_risk_matches_truth(battery):
+    """The AUC of the generator's latent risk R lies within sampling error of the true AUC."""
+    from validation.predictive import roc_auc
+
+    tables, truth, vera, sq = battery
+    b = generate(SyntheticConfig(n_cases=3000, seed=11), vera, sq)
+    assert b.latent is not None and list(b.latent.columns) == ["case_id", "R"]
+    for outcome in ("extremist", "violent", "any"):
+        o = tables.outcomes[tables.outcomes["outcome"] == outcome].merge(b.latent, on="case_id")
+        res = roc_auc(o["event"].astype(int), o["R"])
+        true = truth["outcomes"][outcome]["auc_R"]
+        # three DeLong standard errors plus the Monte-Carlo error of the truth
+        assert abs(res.auc - true) < 3 * res.se + 0.005, (outcome, res.auc, true, res.se)

@@ -451,6 +451,9 @@ class Battery:
     sq_responses: pd.DataFrame
     outcomes: pd.DataFrame
     truth: dict
+    #: the latent general risk ``R`` of each case (``case_id``, ``R``), for tests that check what the
+    #: analyses recover; never written by the pipeline (the tables hold only what a site would have)
+    latent: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The four tables by their contract names."""
@@ -1129,7 +1132,8 @@ def generate(config: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire) ->
     out_df, event = _outcomes_table(config, hz, lat.R, cases.ids)
 
     truth = _truth(config, vera, sq, p, cases, des, sq_rows, hz, event)
-    return Battery(cases_df, vera_df, sq_df, out_df, truth)
+    latent = pd.DataFrame({"case_id": cases_df["case_id"].to_numpy(), "R": np.asarray(lat.R, dtype=float)})
+    return Battery(cases_df, vera_df, sq_df, out_df, truth, latent)
 
 
 def _truth(cfg: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire, p: _Params, cases: _Cases,
