@@ -59,7 +59,8 @@ def _count(n: Any, k: int) -> str:
 
 
 def _ne(d: Mapping) -> str:
-    return f'<span class="ne">not estimable: {_e(d["not_estimable"])}</span>'
+    why = re.sub(r"^(not estimable:\s*)+", "", str(d["not_estimable"]))
+    return f'<span class="ne">not estimable: {_e(why)}</span>'
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
@@ -231,7 +232,10 @@ def _agreement_section(m: Mapping, figs: Mapping[str, str]) -> str:
         f2 = forms.get("ICC2", {}) if isinstance(forms, Mapping) else {}
         rows.append([_e(code), _num(f2.get("icc")) + _ci(f2.get("ci")), _num(r.get("n_targets"))])
     out.append("<h3>Domain totals (crossed block, ICC2 = A,1)</h3>" + _table(["domain", "ICC [CI]", "cases"], rows))
+    out.append(_svg(figs.get("agreement/forest_domains.svg"), "ICC of domain totals with intervals and Koo & Li bands"))
     out.append(_svg(figs.get("agreement/forest_indicators.svg"), "Agreement by indicator with intervals"))
+    out.append(_svg(figs.get("agreement/forest_additional.svg"), "Additional indicators: kappa against AC1"))
+    out.append(_svg(figs.get("agreement/bland_altman_domains.svg"), "Bland-Altman plots of domain totals"))
     return "\n".join(out)
 
 
@@ -242,11 +246,34 @@ def _predictive_section(m: Mapping, figs: Mapping[str, str], k: int) -> str:
     for outcome, b in m.get("outcomes", {}).items():
         rows = []
         for name, e in b.get("predictors", {}).items():
-            cell = _ne(e) if "not_estimable" in e else _estimate_cell(e.get("auc"), "auc")
-            rows.append([_e(name), _count(e.get("events"), k), _count(e.get("n"), k), cell])
+            if "not_estimable" in e:
+                rows.append([_e(name), _count(e.get("events"), k), _count(e.get("n"), k), _ne(e), "", "", ""])
+                continue
+            cox = e.get("cox", {})
+            hr = _ne(cox) if "not_estimable" in cox else (_num(cox.get("hr"), 2) + _ci(cox.get("hr_ci")) if cox else "")
+            rows.append([_e(name), _count(e.get("events"), k), _count(e.get("n"), k),
+                         _estimate_cell(e.get("auc"), "auc"),
+                         _ci((e.get("auc_bootstrap") or {}).get("bca", {}).get("ci")).strip() or "&ndash;",
+                         _estimate_cell(e.get("harrell_c"), "c"), hr])
         out.append(f"<h3>{_e(outcome)}: {_count(b.get('events'), k)} events in {_count(b.get('n'), k)} cases</h3>")
-        out.append(_table(["predictor", "events", "n", "AUC [CI]"], rows))
+        out.append(_table(["predictor", "events", "n", "AUC [DeLong CI]", "bootstrap BCa CI", "Harrell's C [CI]",
+                           "HR per SD [CI]"], rows))
+        comp = b.get("comparisons", {})
+        if comp.get("tests"):
+            crow = []
+            for t in comp["tests"]:
+                dl = t.get("delong", {})
+                if "not_estimable" in t or not dl:
+                    crow.append([_e(t.get("label", "")), _ne(t) if "not_estimable" in t else "", "", ""])
+                    continue
+                crow.append([_e(t.get("label", "")), _num(dl.get("difference")) + _ci(dl.get("ci")),
+                             _num(dl.get("p")), _num(t.get("p_holm", dl.get("p_holm")))])
+            out.append(_table(["paired DeLong comparison", "AUC difference [CI]", "p", "p (Holm)"], crow))
         out.append(_svg(figs.get(f"predictive/roc_{outcome}.svg"), f"ROC curves, {outcome} recidivism"))
+        out.append(_svg(figs.get(f"predictive/km_{outcome}.svg"),
+                        f"Kaplan-Meier curves by summary risk band, {outcome} recidivism, numbers at risk below"))
+        out.append(_svg(figs.get(f"predictive/calibration_{outcome}.svg"),
+                        f"Observed {outcome} recidivism rate by summary risk band with Wilson intervals"))
     return "\n".join(out)
 
 
