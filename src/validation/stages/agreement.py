@@ -511,6 +511,7 @@ def run(root: Path, params: dict) -> None:
         out.write_json(METRICS, metrics)
         fig_dir = out.folder(FIG)
         _figures(fig_dir, metrics, ba_panels, vera, p)
+        out.write_text(FOREST_CSV, forest_csv(metrics, vera, p))
     print(f"[agreement] wrote {METRICS} and {FIG}/", flush=True)
 
 
@@ -693,3 +694,32 @@ def _figures(fig_dir: Path, m: Mapping, ba_panels: list, vera: SPJInstrument, p:
     plots.save_svg(fig, fig_dir / "forest_domains.svg")
     fig = plots.bland_altman_panels(ba_panels, "VERA domain totals: Bland-Altman, first two independent ratings")
     plots.save_svg(fig, fig_dir / "bland_altman_domains.svg")
+
+
+# ---------------------------------------------------------------------------------------------
+# plot data for `dvc plots show` / `dvc plots diff` (declared under `plots:` in dvc.yaml)
+
+FOREST_CSV = "reports/plots/agreement_forest.csv"
+
+
+def forest_csv(m: Mapping, vera: SPJInstrument, p: Mapping) -> str:
+    """The data of the indicator forest (``forest_indicators.svg``) as CSV text: one row per indicator
+    (and the summary judgement) and coefficient -- ``indicator, coefficient, estimate, lower, upper``
+    and ``label`` (``"<indicator>: <coefficient>"``, one bar per row in ``dvc plots``). Aggregates
+    only; a declined coefficient or interval bound is an empty cell."""
+    import csv
+    import io
+
+    rows = [m["indicators"][i] for i in vera.indicators] + [m["summary_risk"]]
+    labels = list(vera.indicators) + ["summary risk"]
+    coefs = (("weighted kappa (pairs)", "weighted_kappa", "kappa"),
+             ("Krippendorff's ordinal alpha", "krippendorff_alpha", "alpha"),
+             (f"Gwet's AC2 ({p['gwet_weights']})", "gwet_ac2", "estimate"))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["indicator", "coefficient", "estimate", "lower", "upper", "label"])
+    for name, key, field in coefs:
+        for label, row in zip(labels, rows):
+            vals = ["" if not math.isfinite(v) else repr(float(v)) for v in _est(row.get(key, {}), field)]
+            w.writerow([label, name, *vals, f"{label}: {name}"])
+    return buf.getvalue()
