@@ -182,10 +182,15 @@ def provenance(root: Path, stage: str, params: Mapping, inputs: list[str | Path]
                sections: tuple[str, ...]) -> dict:
     """Where a result comes from: code revision, input data hash, parameters and package versions.
 
-    Holds no timestamp, so a rerun on the same inputs writes the same bytes. ``code_modified`` says
-    whether the package or instrument definitions differed from the commit when the stage ran.
+    Holds no timestamp, so a rerun on the same inputs writes the same bytes. ``git_commit`` is the
+    last commit that changed the code, the instrument definitions, ``params.yaml`` or ``dvc.yaml``;
+    ``code_modified`` says whether the package or instrument definitions differed from it when the
+    stage ran.
     """
-    commit = _git(root, "rev-parse", "HEAD")
+    # the last commit that changed what the numbers depend on (code, instruments, parameters,
+    # pipeline): committing the outputs themselves does not change it, so a fresh clone rebuilds
+    # byte-identical metrics
+    commit = _git(root, "log", "-1", "--format=%H", "--", "src", "instruments", "params.yaml", "dvc.yaml")
     status = _git(root, "status", "--porcelain", "--", "src", "instruments")
     return {
         "stage": stage,
