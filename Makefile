@@ -37,7 +37,7 @@ repro: setup
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
 test: setup
-	$(BIN)/python -m pytest tests $(if $(NOTEBOOKS),--nbmake $(NOTEBOOKS),)
+	$(BIN)/python -m pytest tests $(if $(NOTEBOOKS),--nbmake --nbmake-timeout=900 $(NOTEBOOKS),)
 
 lab: setup
 	$(BIN)/python -m ipykernel install --sys-prefix --name validation --display-name "Python (validation)" >/dev/null
