@@ -1,48 +1,491 @@
-"""The report is built from metrics alone: self-contained, no script, no network, small counts suppressed."""
+"""The validation report from hand-made metrics: verdicts at their boundaries, the limitations each
+condition triggers, the reporting checklists, suppression of small counts, escaping, and a page
+that is self-contained (no script, nothing from the network) and deterministic."""
 
 from __future__ import annotations
 
+import copy
 import re
 
+import pytest
+
+from validation._report_checklists import AUTHORS, FILLED, checklists
+from validation._report_html import counts_with_total, svg_inline
+from validation._report_limits import limitations
+from validation._report_rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, cutoff, indicator_verdict,
+                                      invariance_verdict, merge_params, verdict)
+from validation._report_summary import key_figures
 from validation.report import build_report
 
-METRICS = {
-    "data_quality": {
-        "provenance": {"git_commit": "abc123", "data_md5": "0" * 32, "packages": {"numpy": "2.3"}},
-        "cases": {"n": 40, "by_site": {"S1": 37, "S2": 3}},
-        "sq_responses": {"n_cases": 38, "by_site": {"S1": 35, "S2": 3}},
-        "vera_ratings": {"n_forms": 50, "n_raters": 3, "by_occasion": {"1": 50}, "by_role": {"independent": 50},
-                         "not_rated": {"threshold": 0.1, "indicators": {"BA4": 0.2}, "flagged": ["BA4"]}},
-        "outcomes": {"by_outcome": {"extremist": {"n": 40, "events": 2, "base_rate": 0.05,
-                                                  "follow_up_years": {"median": 3.2}}}},
-    },
-    "reliability": {"sq": {"placeholder_key": True, "scales": {}}, "vera": {"domains": {
-        "BA": {"label": "Beliefs <&> attitudes", "k": 7, "overall": {
-            "n": 40, "alpha": {"alpha": 0.8123, "ci": {"lower": 0.7, "upper": 0.9}},
-            "omega": {"not_estimable": "not estimable: a Heywood case"}}}}}},
-    "structure": {},
-    "agreement": {},
-    "predictive": {"outcomes": {"extremist": {"n": 40, "events": 2, "predictors": {
-        "risk_total": {"n": 40, "events": 2, "not_estimable": "2 events: fewer than 10"}}}}},
-}
+
+def ci(lo, hi, level=0.95):
+    return {"lower": lo, "upper": hi, "level": level, "method": "test"}
 
 
-def test_report_is_self_contained_and_suppresses_small_counts():
-    html = build_report(METRICS, {"structure/scree_sq.svg": '<?xml version="1.0"?><svg><g/></svg>'}, k_suppress=5)
+def prov(commit="abc1234def", modified=False, input_dir="data/raw"):
+    return {"stage": "x", "git_commit": commit, "code_modified": modified, "data_md5": "0" * 32,
+            "inputs": ["data/clean/cases.parquet"],
+            "params": {"validate": {"input_dir": input_dir}, "reliability": {"ci_method": "feldt", "n_boot": 10}},
+            "packages": {"python": "3.11", "numpy": "2.3", "validation": "0.1.0"}}
+
+
+def icc_form(icc, lo, hi, band="good"):
+    return {"icc": icc, "ci": ci(lo, hi), "band": band}
+
+
+def wkappa(k, lo, hi, n_pairs=120):
+    return {"kappa": k, "ci": ci(lo, hi), "n_pairs": n_pairs, "band": "substantial"}
+
+
+def predictor(auc, lo, hi, n=400, events=40):
+    return {"direction": "higher", "n": n, "events": events, "non_events": n - events,
+            "auc": {"auc": auc, "ci": ci(lo, hi)},
+            "auc_bootstrap": {"bca": {"ci": ci(lo - 0.01, hi - 0.01)}},
+            "harrell_c": {"c": auc - 0.01, "ci": ci(lo - 0.01, hi - 0.01)},
+            "cox": {"hr": 1.8, "hr_ci": ci(1.3, 2.4), "ph_test": {"p": 0.4}}}
+
+
+def clean_metrics() -> dict:
+    """Metrics that trigger no limitation: real input, licensed key, large samples, narrow intervals."""
+    return {
+        "data_quality": {
+            "provenance": prov(),
+            "instruments": {"vera": {"name": "VERA-2R", "version": "2R"}, "sq": {"name": "SQ", "version": "1"}},
+            "cases": {"n": 400, "by_site": {"S1": 250, "S2": 150}, "by_sex": {"F": 100, "M": 300}},
+            "sq_responses": {"n": 390, "n_cases": 390, "by_site": {"S1": 240, "S2": 150},
+                             "missing": {"threshold": 0.1, "overall": 0.02, "items": {"SQ01": 0.02}, "flagged": []}},
+            "vera_ratings": {"n_forms": 500, "n_cases": 400, "n_raters": 6, "by_occasion": {"1": 500},
+                             "by_role": {"independent": 500},
+                             "not_rated": {"threshold": 0.1, "indicators": {"BA1": 0.02}, "flagged": [],
+                                           "overall": {"indicators": 0.02}}},
+            "rating_design": {"design": "fully crossed", "explanation": "every rater rated every case",
+                              "n_ratings": 500, "n_targets": 400, "n_raters": 6},
+            "outcomes": {"by_outcome": {"violent": {"n": 400, "events": 40, "base_rate": 0.1,
+                                                    "follow_up_years": {"median": 3.0, "min": 0.5, "max": 6.0}}}},
+        },
+        "reliability": {
+            "provenance": prov(), "method": {"alpha": "Cronbach's alpha"},
+            "vera": {"instrument": "VERA-2R", "domains": {"BA": {"label": "Beliefs", "k": 7, "overall": {
+                "n": 400, "alpha": {"alpha": 0.85, "ci": ci(0.82, 0.88), "n": 400},
+                "omega": {"omega": 0.86, "ci": ci(0.83, 0.89), "n": 380}}}}},
+            "sq": {"instrument": "SQ", "placeholder_key": False, "scales": {"needs": {"label": "Needs", "k": 22, "overall": {
+                "n": 390, "alpha": {"alpha": 0.9, "ci": ci(0.88, 0.92), "n": 390},
+                "omega": {"omega": 0.9, "ci": ci(0.88, 0.92), "n": 390}}}}},
+        },
+        "structure": {
+            "provenance": prov(), "method": {"cfa": "ML CFA"},
+            "sq": {"placeholder_key": False, "n": 390, "k": 66, "hypothesised_factors": 3,
+                   "parallel_analysis": {"n_factors": 3, "n": 390},
+                   "cfa": {"n": 390, "missing": "fiml", "fit": {"chisq": 100.0, "df": 80, "pvalue": 0.06, "cfi": 0.97,
+                                                               "tli": 0.96, "rmsea": 0.03, "rmsea.ci.lower": 0.02,
+                                                               "rmsea.ci.upper": 0.04, "srmr": 0.04}},
+                   "invariance": {"site": {"groups": ["S1", "S2"], "nobs": {"S1": 240, "S2": 150}, "level": "scalar",
+                                           "freed_intercepts": [], "groups_dropped": {}, "criteria": {"delta_cfi": -0.01},
+                                           "steps": [{"name": "configural", "fit": {"cfi": 0.97}, "holds": None},
+                                                     {"name": "metric", "fit": {"cfi": 0.968}, "delta_cfi": -0.002,
+                                                      "delta_rmsea": 0.001, "holds": True},
+                                                     {"name": "scalar", "fit": {"cfi": 0.965}, "delta_cfi": -0.003,
+                                                      "delta_rmsea": 0.002, "holds": True}]}}},
+        },
+        "agreement": {
+            "provenance": prov(), "method": {"inter_rater": "independent forms"},
+            "design": {"design": "fully crossed", "n_targets": 400, "n_raters": 6, "n_ratings": 500,
+                       "block_n_targets": 60, "block_n_raters": 3,
+                       "grras": {"item_6": "6 raters, 400 cases", "item_11": "all included", "item_13": "intervals"}},
+            "domain_icc": {"BA": {"label": "Beliefs", "n_targets": 60, "n_raters": 3,
+                                  "forms": {"ICC2": icc_form(0.85, 0.8, 0.9)},
+                                  "reml": {"n_targets": 400, "forms": {"ICC2": icc_form(0.84, 0.8, 0.88)}},
+                                  "sem_sdc": {"reml": {"sem": 1.0, "sdc": 2.8}},
+                                  "bland_altman": {"n": 100, "bias": 0.1, "bias_ci": ci(-0.1, 0.3), "lower": -2.0,
+                                                   "upper": 2.2}}},
+            "summary_risk": {"weighted_kappa": wkappa(0.75, 0.7, 0.8)},
+            "indicators": {f"BA{i}": {"weighted_kappa": wkappa(0.8, 0.7, 0.9)} for i in range(1, 5)},
+        },
+        "predictive": {
+            "provenance": prov(), "method": {"predictors": "domain totals", "direction": "higher = higher risk",
+                                        "min_events": 10},
+            "outcomes": {"violent": {"n": 400, "events": 40, "base_rate": 0.1, "predictors": {
+                "risk_total": predictor(0.74, 0.68, 0.80), "summary_risk": predictor(0.72, 0.66, 0.78)}}},
+        },
+    }
+
+
+def kinds(metrics, params=None) -> set[str]:
+    p = merge_params(params)
+    return {x.kind for x in limitations(metrics, key_figures(metrics, p), p, p["k_suppress"])}
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts at the boundaries
+
+
+@pytest.mark.parametrize("value,lo,hi,expected", [
+    (0.75, 0.70, 0.80, MEETS),          # lower bound exactly at the cut-off: the whole interval is at or above
+    (0.75, 0.6999, 0.80, BORDERLINE),   # just below: the interval straddles
+    (0.65, 0.60, 0.70, BORDERLINE),     # upper bound exactly at the cut-off: the cut-off is inside
+    (0.65, 0.60, 0.6999, FAILS),        # whole interval below
+    (0.68, 0.60, 0.75, BORDERLINE),     # point estimate below, interval straddles: borderline, not a fail
+    (0.70, None, None, MEETS),          # no interval: the point estimate decides
+    (0.6999, None, None, FAILS),
+    (None, None, None, NE),
+])
+def test_verdict_minimum(value, lo, hi, expected):
+    v, why = verdict(value, lo, hi, minimum=0.70)
+    assert v == expected
+    if expected == BORDERLINE:
+        assert "straddles 0.70" in why
+    if lo is None and value is not None:
+        assert "no interval" in why
+
+
+@pytest.mark.parametrize("value,lo,hi,expected", [
+    (0.05, 0.04, 0.06, MEETS), (0.06, 0.06, 0.07, BORDERLINE), (0.07, 0.0601, 0.08, FAILS),
+    (0.06, None, None, MEETS), (0.0601, None, None, FAILS)])
+def test_verdict_maximum(value, lo, hi, expected):
+    assert verdict(value, lo, hi, maximum=0.06)[0] == expected
+
+
+def test_verdict_needs_exactly_one_cutoff():
+    with pytest.raises(ValueError, match="exactly one"):
+        verdict(0.5, minimum=0.1, maximum=0.9)
+    with pytest.raises(ValueError, match="exactly one"):
+        verdict(0.5)
+
+
+def test_invariance_indicator_and_auc_rules():
+    assert invariance_verdict("scalar", "scalar")[0] == MEETS
+    assert invariance_verdict("partial scalar", "scalar")[0] == BORDERLINE
+    assert invariance_verdict("metric", "scalar")[0] == FAILS
+    assert invariance_verdict("partial scalar", "metric")[0] == MEETS
+    assert invariance_verdict(None, "scalar")[0] == NE
+    assert indicator_verdict([MEETS] * 10, 0.2)[0] == MEETS
+    assert indicator_verdict([MEETS] * 8 + [FAILS] * 2, 0.2)[0] == BORDERLINE     # 20%: not more than the share
+    assert indicator_verdict([MEETS] * 7 + [FAILS] * 3, 0.2)[0] == FAILS
+    assert indicator_verdict([NE, NE], 0.2)[0] == NE
+    bands = merge_params(None)["auc_bands"]
+    assert [auc_band(x, bands) for x in (0.5559, 0.556, 0.6389, 0.639, 0.714, 0.9)] == \
+        ["below small", "small", "small", "medium", "large", "large"]
+    assert cutoff(0.7) == "0.70" and cutoff(0.639) == "0.639" and cutoff(0.06) == "0.06"
+
+
+def test_parameters_are_checked_at_the_door():
+    with pytest.raises(ValueError, match="k_suppress"):
+        merge_params({"k_suppress": 0})
+    with pytest.raises(ValueError, match="exactly one of 'min' or 'max'"):
+        merge_params({"thresholds": {"alpha": {"min": 0.7, "max": 0.9}}})
+    with pytest.raises(ValueError, match="icc_source"):
+        merge_params({"icc_source": "anova"})
+    with pytest.raises(TypeError):
+        build_report([], {})
+    p = merge_params({"thresholds": {"alpha": {"min": 0.8}}})
+    assert p["thresholds"]["alpha"]["min"] == 0.8 and p["thresholds"]["omega"]["min"] == 0.70
+
+
+def test_key_figures_verdicts_from_the_metrics():
+    m = clean_metrics()
+    m["reliability"]["vera"]["domains"]["BA"]["overall"]["omega"] = {"omega": 0.72, "ci": ci(0.65, 0.79), "n": 380}
+    m["agreement"]["summary_risk"]["weighted_kappa"] = wkappa(0.45, 0.35, 0.55)
+    m["predictive"]["outcomes"]["violent"]["predictors"]["summary_risk"] = {
+        "n": 400, "events": 8, "not_estimable": "not estimable: 8 events, fewer than 10"}
+    m["structure"]["sq"]["cfa"]["fit"]["cfi"] = 0.93
+    m["structure"]["sq"]["invariance"]["site"]["level"] = "partial scalar"
+    figs = {f.label: f for f in key_figures(m, merge_params(None))}
+    assert figs["VERA-2R BA alpha"].verdict == MEETS and figs["VERA-2R BA alpha"].n == 400
+    assert figs["VERA-2R BA omega"].verdict == BORDERLINE and figs["VERA-2R BA omega"].n == 380
+    assert figs["summary risk judgement, weighted kappa"].verdict == FAILS
+    assert figs["violent: AUC of the summary judgement"].verdict == NE
+    assert "8 events" in figs["violent: AUC of the summary judgement"].reason
+    assert figs["violent: AUC of the risk total"].verdict == MEETS
+    assert figs["SQ CFA CFI"].verdict == FAILS and "no interval" in figs["SQ CFA CFI"].reason
+    assert figs["SQ CFA RMSEA"].verdict == MEETS and figs["SQ CFA RMSEA"].level == 0.90
+    assert figs["SQ invariance across sites"].verdict == BORDERLINE
+    assert figs["SQ factors by parallel analysis"].verdict == MEETS
+    icc = figs["ICC BA, REML"]
+    assert (icc.value, icc.n, icc.verdict) == (0.84, 400, MEETS)
+    block = {f.label: f for f in key_figures(m, merge_params({"icc_source": "crossed_block"}))}
+    assert block["ICC BA, crossed block"].n == 60
+    ind = figs["4 indicators, weighted kappa range"]
+    assert ind.verdict == MEETS and "4 meet" in ind.reason
+
+
+def test_summary_shows_numbers_verdicts_and_sources():
+    m = clean_metrics()
+    m["reliability"]["vera"]["domains"]["BA"]["overall"]["omega"] = {"omega": 0.72, "ci": ci(0.65, 0.79), "n": 380}
+    html = build_report(m, {})
+    summary = html[html.index('id="summary"'):html.index('id="limitations"')]
+    assert "0.720 [0.650, 0.790]" in summary and "interval straddles 0.70" in summary
+    assert summary.index("0.720 [0.650, 0.790]") < summary.index("interval straddles 0.70")     # numbers before words
+    for source in ("Nunnally &amp; Bernstein (1994)", "Koo &amp; Li (2016)", "Landis &amp; Koch (1977)",
+                   "Hu &amp; Bentler (1999)", "Chen (2007)", "Rice &amp; Harris (2005)"):
+        assert source in summary, source
+    assert 'class="v v-borderline">borderline<' in summary and 'class="v v-meets">meets<' in summary
+    assert "0.030 [0.020, 0.040] <span class=\"muted\">90% CI</span>" in summary       # RMSEA: 90% interval
+
+
+# ---------------------------------------------------------------------------------------------
+# limitations: one per condition
+
+
+def test_clean_metrics_trigger_no_limitation():
+    assert kinds(clean_metrics()) == set()
+    html = build_report(clean_metrics(), {})
+    assert "No limitation was found" in html and "SYNTHETIC" not in html
+
+
+def _synthetic(m):
+    for part in m.values():
+        part["provenance"]["params"]["validate"]["input_dir"] = "data/synthetic"
+
+
+def _placeholder(m):
+    m["reliability"]["sq"]["placeholder_key"] = True
+
+
+def _few_events(m):
+    m["predictive"]["outcomes"]["violent"]["events"] = 12
+
+
+def _declined(m):
+    m["predictive"]["outcomes"]["violent"]["predictors"]["summary_risk"] = {
+        "n": 400, "events": 8, "not_estimable": "not estimable: 8 events"}
+
+
+def _small_block(m):
+    m["agreement"]["design"]["block_n_targets"] = 12
+
+
+def _site_not_estimated(m):
+    m["reliability"]["vera"]["domains"]["BA"]["by_site"] = {
+        "S1": {"n": 250, "alpha": {"alpha": 0.85, "ci": ci(0.82, 0.88)}},
+        "S2": {"n": 20, "not_estimable": "not estimable: 20 cases, fewer than 30"}}
+
+
+def _small_cfa(m):
+    m["structure"]["sq"]["cfa"]["n"] = 150
+
+
+def _wide(m):
+    m["predictive"]["outcomes"]["violent"]["predictors"]["risk_total"]["auc"]["ci"] = ci(0.60, 0.85)
+
+
+def _noninvariant(m):
+    m["structure"]["sq"]["invariance"]["site"]["level"] = "metric"
+
+
+def _inv_not_estimable(m):
+    m["structure"]["sq"]["invariance"]["site"] = {"not_estimable": "not estimable: too few cases",
+                                                  "groups_dropped": {}}
+
+
+def _not_rated(m):
+    nr = m["data_quality"]["vera_ratings"]["not_rated"]
+    nr["indicators"]["BA4"] = 0.25
+    nr["flagged"] = ["BA4"]
+
+
+def _sq_missing(m):
+    miss = m["data_quality"]["sq_responses"]["missing"]
+    miss["items"]["SQ07"] = 0.3
+    miss["flagged"] = ["SQ07"]
+
+
+def _alpha_ne(m):
+    m["reliability"]["vera"]["domains"]["BA"]["overall"]["alpha"] = {"not_estimable": "not estimable: constant item"}
+
+
+def _modified(m):
+    m["agreement"]["provenance"]["code_modified"] = True
+
+
+@pytest.mark.parametrize("change,kind,text", [
+    (_synthetic, "synthetic", "SYNTHETIC DATA"),
+    (_placeholder, "placeholder", "Placeholder SQ key"),
+    (_few_events, "few_events", "violent: 12 events in 400 cases"),
+    (_declined, "declined", "violent / summary_risk"),
+    (_small_block, "small_sample", "12 cases x 3 raters"),
+    (_small_cfa, "small_sample", "CFA on n = 150 of 390"),
+    (_site_not_estimated, "small_sample", "BA not estimated by site S2"),
+    (_wide, "wide_interval", "width 0.25"),
+    (_noninvariant, "non_invariance", "only metric invariance"),
+    (_inv_not_estimable, "non_invariance", "too few cases"),
+    (_not_rated, "not_rated", "BA4 25.0%"),
+    (_sq_missing, "sq_missing", "SQ07 30.0%"),
+    (_alpha_ne, "not_estimable", "constant item"),
+    (_modified, "code_modified", "Uncommitted code"),
+])
+def test_each_condition_triggers_its_limitation(change, kind, text):
+    m = clean_metrics()
+    change(m)
+    assert kinds(m) == {kind}
+    html = build_report(m, {})
+    box = html[html.index('id="limitations"'):html.index('id="data"')]
+    assert text in box
+
+
+def test_synthetic_data_is_said_loudly_at_the_top():
+    m = clean_metrics()
+    _synthetic(m)
+    html = build_report(m, {})
+    alarm = html.index('class="alarm"')
+    assert alarm < html.index('id="summary"')
+    assert "no conclusion about the real battery" in html[alarm:alarm + 600]
+
+
+def test_limitation_thresholds_are_parameters():
+    m = clean_metrics()
+    _few_events(m)          # 12 events
+    assert "few_events" not in kinds(m, {"limitations": {"min_events": 10}})
+    assert "wide_interval" in kinds(clean_metrics(), {"limitations": {"max_ci_width": 0.05}})
+
+
+# ---------------------------------------------------------------------------------------------
+# checklists
+
+
+def test_checklists_filled_from_the_run():
+    lists = checklists(clean_metrics())
+    assert len(lists["grras"]) == 15
+    grras = {i.number: i for i in lists["grras"]}
+    assert {n for n, i in grras.items() if i.status == FILLED} == {"2", "6", "9", "10", "11", "13", "15"}
+    assert grras["13"].where == "agreement-domains" and grras["1"].status == AUTHORS
+    tripod = {i.number: i for i in lists["tripod"]}
+    assert tripod["16"].status == FILLED and tripod["6b"].status == AUTHORS and tripod["5a"].where == "data-sites"
+    cosmin = {i.number: i for i in lists["cosmin"]}
+    for prop in ("internal consistency", "structural validity", "cross-cultural validity / measurement invariance",
+                 "reliability", "measurement error", "criterion validity (predictive)"):
+        assert cosmin[prop].status == FILLED, prop
+    assert cosmin["content validity"].status == AUTHORS
+
+
+def test_checklist_items_need_the_authors_when_the_run_lacks_them():
+    m = clean_metrics()
+    _inv_not_estimable(m)
+    for e in m["predictive"]["outcomes"]["violent"]["predictors"].values():
+        e["auc"] = {"not_estimable": "not estimable: one class"}
+    m["agreement"]["domain_icc"]["BA"] = {"not_estimable": "not estimable: no crossed block"}
+    lists = checklists(m)
+    assert {i.number: i.status for i in lists["tripod"]}["16"] == AUTHORS
+    assert {i.number: i.status for i in lists["grras"]}["13"] == AUTHORS
+    cosmin = {i.number: i for i in lists["cosmin"]}
+    inv = cosmin["cross-cultural validity / measurement invariance"]
+    assert inv.status == AUTHORS and "too few cases" in inv.note
+    assert cosmin["measurement error"].status == AUTHORS
+    html = build_report(m, {})
+    section = html[html.index('id="checklists"'):html.index('id="changes"')]
+    assert "needs the authors&#x27; input" in section and 'href="#data-sites"' in section
+
+
+# ---------------------------------------------------------------------------------------------
+# privacy, escaping, self-containment
+
+
+def test_small_counts_are_suppressed_with_a_complementary_cell():
+    assert counts_with_total({"S1": 37, "S2": 3, "S3": 9}, 5) == {"S1": "37", "S2": "&lt;5", "S3": "*"}
+    assert counts_with_total({"S1": 37, "S2": 3, "S3": 2}, 5) == {"S1": "37", "S2": "&lt;5", "S3": "&lt;5"}
+    assert counts_with_total({"S1": 37, "S2": 0}, 5) == {"S1": "37", "S2": "0"}
+    m = clean_metrics()
+    dq = m["data_quality"]
+    dq["cases"].update(n=40, by_site={"S1": 28, "S2": 3, "S3": 9})
+    dq["outcomes"]["by_outcome"]["violent"].update(n=40, events=3, base_rate=0.075)
+    m["predictive"]["outcomes"]["violent"]["predictors"]["risk_total"]["cutoffs"] = {
+        "labels": [">=20"], "tp": [3], "fp": [10], "fn": [37], "tn": [350],
+        "sensitivity": {"estimate": [0.075], "lower": [0.03], "upper": [0.2]},
+        "specificity": {"estimate": [0.97], "lower": [0.95], "upper": [0.98]},
+        "ppv": {"estimate": [0.23], "lower": [0.08], "upper": [0.5]},
+        "npv": {"estimate": [0.9], "lower": [0.87], "upper": [0.93]}}
+    html = build_report(m, {}, k_suppress=5)
+    sites = html[html.index('id="data-sites"'):html.index('id="data-participants"')]
+    assert "<td>&lt;5</td>" in sites and "<td>*</td>" in sites
+    assert ">3<" not in sites and ">9<" not in sites
+    outcomes = html[html.index('id="data-outcomes"'):]
+    assert "0.075" not in outcomes[:outcomes.index("</table>")]            # base rate would reveal the count
+    cut = html[html.index("risk total: cut-offs"):]
+    cut = cut[:cut.index("</table>")]
+    assert "&lt;5 / 10 / 37 / 350" in cut and "0.075 [" not in cut and "suppressed" in cut
+    assert "0.970 [0.950, 0.980]" in cut
+
+
+def test_metrics_text_is_escaped():
+    m = clean_metrics()
+    m["reliability"]["vera"]["domains"]["BA"]["label"] = "Beliefs <&> attitudes"
+    m["predictive"]["outcomes"] = {"<script>alert(1)</script>": m["predictive"]["outcomes"]["violent"]}
+    m["structure"]["sq"]["cfa"] = {"not_estimable": "not estimable: <b>bold</b> & co"}
+    html = build_report(m, {}, title="A <title> & more")
+    assert "Beliefs &lt;&amp;&gt; attitudes" in html
+    assert "<script" not in html.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "not estimable: &lt;b&gt;bold&lt;/b&gt; &amp; co" in html
+    assert "<title>A &lt;title&gt; &amp; more</title>" in html
+
+
+SVG = ('<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+       '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg xmlns="http://www.w3.org/2000/svg" '
+       'xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)"><metadata><rdf:RDF/></metadata>'
+       '<defs><style type="text/css">*{stroke-linecap: butt}</style><path id="m1" d="M0 0"/>'
+       '<clipPath id="c1"><rect/></clipPath></defs><script>alert(2)</script>'
+       '<use xlink:href="#m1" clip-path="url(#c1)"/><a href="https://example.org/x"><text>t</text></a>'
+       '<image href="//cdn.example.org/i.png"/><rect style="fill:url(https://example.org/p.svg#g)"/></svg>')
+
+
+def test_figures_are_inline_safe_and_their_ids_do_not_clash():
+    html = build_report(clean_metrics(), {"structure/scree_sq.svg": SVG, "structure/efa_loadings_sq.svg": SVG})
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html and "<metadata" not in html
+    assert "<script" not in html.lower() and "onload" not in html and "alert(" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "example.org" not in html and "url(http" not in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    assert html.count('xlink:href="#fig1-m1"') == 1 and html.count('xlink:href="#fig2-m1"') == 1
+    assert "url(#fig2-c1)" in html and "#fig1 *{stroke-linecap" in html
+    raster = svg_inline('<svg><image xlink:href="data:image/png;base64,iVBORw0KGgo="/>'
+                        '<image href="data:text/html;base64,PHNjcmlwdD4="/></svg>', "c", "f")
+    assert 'xlink:href="data:image/png;base64,iVBORw0KGgo="' in raster and "text/html" not in raster
+    one = svg_inline(SVG, "cap", "f9")
+    assert one.startswith('<figure class="figure" id="f9">') and "cap</figcaption>" in one
+
+
+def test_page_is_self_contained_linked_and_deterministic():
+    m = clean_metrics()
+    html = build_report(m, {"structure/scree_sq.svg": SVG})
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    assert "<script" not in html.lower()
-    assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)
-    # S2 has 3 cases and the outcome 2 events: shown as <5, never as the number
-    assert "<td class=\"\">&lt;5</td>" in html
-    assert ">3<" not in html and ">2<" not in html
-    assert "0.812 [0.70, 0.90]" in html
-    assert "not estimable: a Heywood case" in html
-    assert "Beliefs &lt;&amp;&gt; attitudes" in html          # escaped
-    assert "placeholder" in html and "BA4 (20%)" in html
-    assert "abc123" in html
+    assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
+    assert "url(http" not in html and "@font-face" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//|file:|ftp:)""", html, re.I)
+    assert "@media print" in html and "break-inside:avoid" in html
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    for target in re.findall(r'href="#([^"]+)"', html):
+        assert target in ids, f"link to missing anchor #{target}"
+    for section in ("summary", "limitations", "data", "reliability", "structure", "agreement", "predictive",
+                    "checklists", "changes", "version"):
+        assert section in ids
+    assert html == build_report(copy.deepcopy(m), {"structure/scree_sq.svg": SVG})
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", html)        # no date
 
 
-def test_report_inlines_svg_without_xml_header():
-    html = build_report({**METRICS, "structure": {"sq": {"kmo": {"overall": 0.9}}}},
-                        {"structure/scree_sq.svg": '<?xml version="1.0"?>\n<svg id="s"><g/></svg>'})
-    assert '<svg id="s">' in html and "<?xml" not in html
+def test_version_section_states_commit_data_hash_parameters_and_packages():
+    html = build_report(clean_metrics(), {}, params={"k_suppress": 7},
+                        version={"git_commit": "0123456789abcdef", "code_modified": True,
+                                 "data_dvc_md5": "feedbeef.dir", "baseline": "HEAD"})
+    v = html[html.index('id="version"'):]
+    for text in ("0123456789abcdef", "feedbeef.dir", "0" * 32, "n_boot = 10", "k_suppress = 7", "numpy", "2.3",
+                 "validation", "data/raw"):
+        assert text in v, text
+    assert "(code modified)" in html[:html.index('id="summary"')]
+    m = clean_metrics()
+    m["predictive"]["provenance"]["git_commit"] = "fff0000"
+    assert kinds(m) == set()                                 # stages skipped by DVC keep their commit
+    assert "The metrics come from 2 commits" in build_report(m, {})
+    assert "software: validation 0.1.0 on Python 3.11" in html
+
+
+def test_missing_metrics_leave_sections_saying_so():
+    html = build_report({}, {})
+    for part in ("data-quality summary is missing", "reliability metrics are missing",
+                 "structure metrics are missing", "agreement metrics are missing", "predictive metrics are missing",
+                 "No baseline was given"):
+        assert part in html, part
+
+
+def test_invariance_steps_are_tabled():
+    html = build_report(clean_metrics(), {})
+    sec = html[html.index('id="invariance-site"'):html.index('id="agreement"')]
+    assert "S1 (n = 240)" in sec and "<b>scalar</b>" in sec and "-0.003" in sec and sec.count("holds") == 2

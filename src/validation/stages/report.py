@@ -1,28 +1,111 @@
-"""Stage ``report``: the self-contained HTML validation report, from the metrics and figures alone."""
+"""Stage ``report``: the self-contained HTML validation report, from the metrics and figures alone.
+
+Besides the metrics and figures of the current run it reads, without making them DVC dependencies:
+
+* the baseline's metrics, ``git show REV:reports/metrics/NAME.json`` (``report.baseline``, default
+  ``HEAD``: the last commit), for the "changes since" section: metrics, never data;
+* the checkout's commit and whether ``src/`` or ``instruments/`` differ from it;
+* the DVC hash of the input data folder recorded in ``dvc.lock`` by the validate stage.
+
+None of these is a DVC dependency, so a new commit does not make ``dvc repro`` rerun the report
+(a second ``dvc repro`` is a no-op), and the page holds no timestamp (two runs at the same commit
+write the same bytes). A report rebuilt after a commit compares with that commit.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ..report import build_report
-from ._common import StageError, atomic_outputs, section
+from ._common import StageError, _git, atomic_outputs, section
 
 METRICS = ("data_quality", "reliability", "structure", "agreement", "predictive")
+METRICS_DIR = "reports/metrics"
 OUT = "reports/validation_report.html"
 
 
+def read_baseline(root: Path, revision: Any) -> dict | None:
+    """The baseline's metrics by stage (None where absent), with the revision, its commit and a note
+    saying why there is no baseline when there is none. ``revision`` empty or ``none``: no baseline."""
+    if revision is None or str(revision).strip().lower() in ("", "none", "false"):
+        return None
+    rev = str(revision).strip()
+    out: dict[str, Any] = {"revision": rev, "commit": None, "metrics": {}, "note": None}
+    if _git(root, "rev-parse", "--is-inside-work-tree") != "true":
+        out["note"] = "the project folder is not a git checkout"
+        return out
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if not commit:
+        out["note"] = f"git revision '{rev}' does not exist (no commit yet, or a typing error in report.baseline)"
+        return out
+    out["commit"] = commit
+    for name in METRICS:
+        text = _git(root, "show", f"{commit}:./{METRICS_DIR}/{name}.json")
+        try:
+            out["metrics"][name] = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            out["metrics"][name] = None
+    if not any(out["metrics"].values()):
+        out["note"] = f"the metrics files are not in revision '{rev}' ({commit[:12]}): they were never committed there"
+    return out
+
+
+def dvc_data_hash(root: Path, input_dir: str | None) -> str | None:
+    """The DVC hash dvc.lock records for the validate stage's input folder, if any."""
+    lock = root / "dvc.lock"
+    if not input_dir or not lock.exists():
+        return None
+    try:
+        doc = yaml.safe_load(lock.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return None
+    want = str(input_dir).rstrip("/")
+    for dep in ((doc.get("stages") or {}).get("validate") or {}).get("deps") or []:
+        if isinstance(dep, dict) and str(dep.get("path", "")).rstrip("/") == want:
+            return dep.get("md5") or dep.get("hash")
+    return None
+
+
+def checkout_version(root: Path, params: dict, report_params: dict) -> dict:
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain", "--", "src", "instruments")
+    input_dir = (params.get("validate") or {}).get("input_dir")
+    return {
+        "git_commit": commit or "unknown (not a git checkout)",
+        "code_modified": bool(status) if status is not None else None,
+        "data_dvc_md5": dvc_data_hash(root, input_dir),
+        "baseline": str(report_params.get("baseline", "HEAD")),
+    }
+
+
 def run(root: Path, params: dict) -> None:
+    t0 = time.perf_counter()
     p = section(params, "report")
     metrics = {}
     for name in METRICS:
-        path = root / "reports/metrics" / f"{name}.json"
+        path = root / METRICS_DIR / f"{name}.json"
         if not path.exists():
             raise StageError(f"{path.relative_to(root)} is missing: run the {name} stage first (dvc repro)")
         metrics[name] = json.loads(path.read_text(encoding="utf-8"))
     fig_root = root / "reports/figures"
-    figs = {str(f.relative_to(fig_root)): f.read_text(encoding="utf-8") for f in sorted(fig_root.rglob("*.svg"))}
-    html = build_report(metrics, figs, k_suppress=int(p["k_suppress"]))
+    figs = {f.relative_to(fig_root).as_posix(): f.read_text(encoding="utf-8") for f in sorted(fig_root.rglob("*.svg"))}
+    baseline = read_baseline(root, p.get("baseline", "HEAD"))
+    version = checkout_version(root, params, p)
+    try:
+        html = build_report(metrics, figs, params=p, baseline=baseline, version=version)
+    except (TypeError, ValueError) as exc:
+        raise StageError(f"params.yaml report section: {exc}") from exc
     with atomic_outputs(root) as out:
         out.write_text(OUT, html)
-    print(f"[report] wrote {OUT} ({len(html) / 1024:.0f} KiB)")
+    if baseline is None:
+        base = "no baseline"
+    elif baseline.get("note"):
+        base = f"no baseline ({baseline['note']})"
+    else:
+        base = f"baseline {baseline['revision']} = {str(baseline['commit'])[:12]}"
+    print(f"[report] wrote {OUT} ({len(html) / 1024:.0f} KiB; {base}) in {time.perf_counter() - t0:.1f} s")
