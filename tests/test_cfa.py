@@ -637,7 +637,7 @@ def test_argument_validation(hs, hsref):
     with pytest.raises(ValueError, match="is not a column"):
         cfa(m, hs, group="site")
     with pytest.raises(ValueError, match="listwise"):
-        cfa(m, hs, missing="ml")
+        cfa(m, hs, missing="pairwise")
     with pytest.raises(TypeError, match="DataFrame"):
         cfa(m, hs.to_numpy())
     with pytest.raises(ValueError, match="either data or sample_cov"):

@@ -23,6 +23,18 @@ References: Joreskog, K. G. (1969), Psychometrika 34, 183-202; Lee, S.-Y., & Jen
 factor analysis, Psychometrika 44, 99-113; Sorbom, D. (1989), Model modification, Psychometrika
 54, 371-384.
 
+Incomplete data (:class:`FimlSpec`): full-information ML, the casewise likelihood computed per
+missing-data pattern (see the section on FIML below), with the unrestricted model fitted by EM
+(:func:`em_h1`), the expected information summed over patterns and the observed information by
+complex-step differentiation of the analytic gradient. References: Arbuckle, J. L. (1996), Full
+information estimation in the presence of incomplete data, in Marcoulides & Schumacker (Eds.),
+Advanced structural equation modeling, 243-277; Dempster, A. P., Laird, N. M., & Rubin, D. B.
+(1977), JRSS B 39, 1-38; Louis, T. A. (1982), Finding the observed information matrix when using
+the EM algorithm, JRSS B 44, 226-233; Jamshidian, M., & Bentler, P. M. (1999), ML estimation of
+mean and covariance structures with missing data using complete data routines, Journal of
+Educational and Behavioral Statistics 24, 21-41; Squire, W., & Trapp, G. (1998), Using complex
+variables to estimate derivatives of real functions, SIAM Review 40, 110-112.
+
 Parameter vectors ``theta`` may be complex (used by complex-step differentiation).
 """
 
@@ -35,7 +47,7 @@ from scipy import linalg
 
 from validation._cfa_syntax import ALPHA, LAMBDA, NU, PSI, THETA, Table
 
-__all__ = ["Spec", "FitState", "fit_ml"]
+__all__ = ["Spec", "FitState", "fit_ml", "Patterns", "H1", "em_h1", "FimlSpec"]
 
 
 class Spec:
@@ -156,17 +168,26 @@ class Spec:
         pinv = linalg.cho_solve(c, np.eye(sigma.shape[0]), check_finite=False)
         return (pinv + pinv.T) / 2
 
-    def matrix_gradients(self, theta: np.ndarray, g: int) -> dict[int, np.ndarray]:
-        """dF_g / d(cell) for every matrix cell (symmetric cells: per single cell)."""
-        L, T, Ps, nu, al = self.matrices(theta, g)
+    def score_matrices(
+        self, L: np.ndarray, T: np.ndarray, Ps: np.ndarray, nu: np.ndarray, al: np.ndarray, g: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``W = dF_g/dSigma`` (as a symmetric matrix: dF_g = tr(W dSigma)) and ``w`` with
+        ``dF_g/dmu = -2 w``: ``W = P - P (S + d d') P``, ``w = P d``, ``d = m - mu``."""
         sigma = L @ Ps @ L.T + T
         P = self._inv(sigma)
         W = P - P @ self.S[g] @ P
+        if not self.meanstructure:
+            return W, None
+        mu = nu + L @ al
+        w = P @ (self.xbar[g] - mu)
+        return W - np.outer(w, w), w
+
+    def matrix_gradients(self, theta: np.ndarray, g: int) -> dict[int, np.ndarray]:
+        """dF_g / d(cell) for every matrix cell (symmetric cells: per single cell)."""
+        L, T, Ps, nu, al = self.matrices(theta, g)
+        W, w = self.score_matrices(L, T, Ps, nu, al, g)
         out = {}
         if self.meanstructure:
-            mu = nu + L @ al
-            w = P @ (self.xbar[g] - mu)
-            W = W - np.outer(w, w)
             out[NU] = -2.0 * w
             out[ALPHA] = -2.0 * (L.T @ w)
             out[LAMBDA] = 2.0 * W @ L @ Ps - 2.0 * np.outer(w, al)
@@ -182,7 +203,7 @@ class Spec:
     def cell_values(grads: dict[int, np.ndarray], mat: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Gradient of F_g with respect to parameters sitting in the given cells (one cell each;
         an off-diagonal symmetric cell counts twice)."""
-        v = np.zeros(mat.size)
+        v = np.zeros(mat.size, dtype=np.result_type(*(a.dtype for a in grads.values())))
         for k in (LAMBDA, THETA, PSI):
             s = mat == k
             if s.any():
@@ -197,15 +218,19 @@ class Spec:
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         """dF/dtheta."""
-        grad = np.zeros(self.npar)
+        grad = np.zeros(self.npar, dtype=np.result_type(theta.dtype, float))
         for g in range(self.G):
-            cell = self.cells[g]
-            if cell["pid"].size == 0:
-                continue
-            gr = self.matrix_gradients(theta, g)
-            v = self.cell_values(gr, cell["mat"], cell["r"], cell["c"])
-            grad += self.w[g] * np.bincount(cell["pid"], weights=v, minlength=self.npar)
+            grad += self.group_gradient(theta, g)
         return grad
+
+    def group_gradient(self, theta: np.ndarray, g: int) -> np.ndarray:
+        """Group g's term of dF/dtheta (weighted by N_g/N; complex-safe)."""
+        cell = self.cells[g]
+        if cell["pid"].size == 0:
+            return np.zeros(self.npar)
+        gr = self.matrix_gradients(theta, g)
+        v = self.cell_values(gr, cell["mat"], cell["r"], cell["c"])
+        return self.w[g] * _bincount(cell["pid"], v, self.npar)
 
     def derivatives(
         self, theta: np.ndarray, g: int, mat: np.ndarray, r: np.ndarray, c: np.ndarray, col: np.ndarray, ncol: int
@@ -318,6 +343,17 @@ class Spec:
             cross += Dm @ P @ Dmf.T
             own += np.einsum("ij,ij->i", Dm @ P, Dm)
         return cross @ A, own
+
+    def own_block(self, theta: np.ndarray, g: int, mat: np.ndarray, r: np.ndarray, c: np.ndarray,
+                  pieces: dict) -> np.ndarray:
+        """Unweighted information among new single-cell parameters of group g (n x n)."""
+        P = pieces["P"]
+        U, V, Dm = self.cell_factors(theta, g, mat, r, c)
+        UV = U.T @ P @ V
+        icell = (U.T @ P @ U) * (V.T @ P @ V) + UV * UV.T
+        if self.meanstructure:
+            icell += Dm @ P @ Dm.T
+        return icell
 
     def information(self, theta: np.ndarray) -> np.ndarray:
         """Expected information of one observation (lavaan's ``information.expected``), reduced."""
@@ -449,7 +485,10 @@ _MAX_NEWTON = 40
 
 
 def _numerical_hessian(spec: Spec, theta: np.ndarray) -> np.ndarray:
-    """Hessian of F by central differences of the analytic gradient."""
+    """Hessian of F by central differences of the analytic gradient (or the specification's
+    own exact Hessian when it has one)."""
+    if hasattr(spec, "hessian"):
+        return spec.hessian(theta)
     k = theta.size
     H = np.empty((k, k))
     for j in range(k):
@@ -570,14 +609,16 @@ def _candidate_cells(spec: Spec, g: int) -> dict[str, np.ndarray]:
 
 def direction_scores(
     spec: Spec, theta: np.ndarray, g: int, mat: np.ndarray, r: np.ndarray, c: np.ndarray, col: np.ndarray, ncol: int,
-    pieces: dict | None = None,
+    pieces: dict | None = None, grads: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For new parameters of group g made of the given cells (cell -> parameter ``col``): the
     gradient of lavaan's objective (F/2, group-weighted), their cross-information with the
     model's free parameters (ncol x npar) and their own information block (ncol x ncol); all per
-    observation."""
+    observation. ``pieces`` (from :meth:`Spec.group_information`) and ``grads`` (from
+    :meth:`Spec.matrix_gradients`) may be passed when already computed at theta."""
     wg = spec.w[g]
-    grads = spec.matrix_gradients(theta, g)
+    if grads is None:
+        grads = spec.matrix_gradients(theta, g)
     dx = 0.5 * wg * np.bincount(col, weights=spec.cell_values(grads, mat, r, c), minlength=ncol)
     if pieces is None:
         _, _, pieces = spec.group_information(theta, g)
@@ -586,13 +627,7 @@ def direction_scores(
     cross_cells, _ = spec.cross_information(theta, g, mat, r, c, pieces)
     cross = np.zeros((ncol, spec.npar))
     cross[:, spec.gpids[g]] = wg * (An.T @ cross_cells)
-    P = pieces["P"]
-    U, V, Dm = spec.cell_factors(theta, g, mat, r, c)
-    UV = U.T @ P @ V
-    icell = (U.T @ P @ U) * (V.T @ P @ V) + UV * UV.T
-    if spec.meanstructure:
-        icell += Dm @ P @ Dm.T
-    own = wg * (An.T @ icell @ An)
+    own = wg * (An.T @ spec.own_block(theta, g, mat, r, c, pieces) @ An)
     return dx, cross, own
 
 
@@ -626,11 +661,15 @@ def modification_indices(spec: Spec, theta: np.ndarray, info_inv: np.ndarray) ->
 
 
 def release_test(
-    spec: Spec, theta: np.ndarray, info_inv: np.ndarray, pid: int, release: list[int] | None = None
+    spec: Spec, theta: np.ndarray, info_inv: np.ndarray, pid: int, release: list[int] | None = None,
+    cache: dict | None = None,
 ) -> tuple[float, int]:
     """Score test of releasing the equality constraints on free parameter ``pid``: its copies in
     the groups ``release`` (default: all groups holding it but the first) get their own value
-    (multivariate, df = number of released copies)."""
+    (multivariate, df = number of released copies). ``cache``: a dict kept between calls at the
+    same theta and info_inv (several tests of one model) to reuse per-group pieces."""
+    if cache is None:
+        cache = {}
     groups = [g for g in range(spec.G) if np.any(spec.cells[g]["pid"] == pid)]
     if len(groups) < 2:
         return math.nan, 0
@@ -643,7 +682,11 @@ def release_test(
         s = cell["pid"] == pid
         mat, r, c = cell["mat"][s], cell["r"][s], cell["c"][s]
         col = np.zeros(mat.size, dtype=int)
-        dx, cross, own = direction_scores(spec, theta, g, mat, r, c, col, 1)
+        if ("pieces", g) not in cache:
+            cache[("pieces", g)] = spec.group_information(theta, g)[2]
+            cache[("grads", g)] = spec.matrix_gradients(theta, g)
+        dx, cross, own = direction_scores(spec, theta, g, mat, r, c, col, 1, cache[("pieces", g)],
+                                          cache[("grads", g)])
         dxs.append(dx[0])
         crosses.append(cross[0])
         owns.append(own[0, 0])
@@ -651,10 +694,12 @@ def release_test(
     # T = N s' I_aug^-1 s over the model's parameters and the released copies; at the exact
     # constrained optimum the model's own gradient is zero and T = N dx' V^-1 dx with
     # V = I_cc - I_cR I_RR^-1 I_Rc (the form lavTestScore evaluates, gradient included)
-    g_red = 0.5 * spec.gradient(theta)
+    if "I_rr" not in cache:
+        cache["g_red"] = 0.5 * spec.gradient(theta)
+        cache["I_rr"] = np.linalg.inv(info_inv)
+    g_red, I_rr = cache["g_red"], cache["I_rr"]
     dx = np.asarray(dxs)
     cross = np.vstack(crosses)
-    I_rr = np.linalg.inv(info_inv)
     aug = np.block([[I_rr, cross.T], [cross, np.diag(owns)]])
     s = np.concatenate([g_red, dx])
     try:
@@ -665,3 +710,400 @@ def release_test(
 
 
 _EPS3 = float(np.finfo(float).eps) ** (1.0 / 3.0)
+
+
+def _bincount(idx: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    """np.bincount with (possibly complex) weights."""
+    if np.iscomplexobj(v):
+        return np.bincount(idx, weights=v.real, minlength=n) + 1j * np.bincount(idx, weights=v.imag, minlength=n)
+    return np.bincount(idx, weights=v, minlength=n)
+
+
+# --------------------------------------------------------------------------------------------------
+# full-information maximum likelihood for incomplete data
+# --------------------------------------------------------------------------------------------------
+#
+# Casewise likelihood (Arbuckle, 1996; Enders, 2010, ch. 4): case i with observed variables o_i
+# contributes  -1/2 [p_i log 2pi + log|Sigma_oo| + d_o' Sigma_oo^-1 d_o],  d = y - mu.  Everything is
+# computed from K = Sigma^-1 and the missing block m of each pattern (k = |m| values, few for data
+# missing here and there):
+#
+#     Sigma_oo^-1 (embedded, zero rows/columns at m) = K - K[:, m] C K[m, :],  C = K_mm^-1
+#                                                    = Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om
+#     log|Sigma_oo| = log|Sigma| + log|K_mm|
+#     d_o' Sigma_oo^-1 d_o = d'K d - z' C z,  z = (K d)_m  (d zero at m)
+#
+# (the inverse of a partitioned matrix). The completed residual r = d with r_m = -C z is
+# E(y - mu | y_o) and C = Cov(y_m | y_o): the E-step of the EM algorithm (Dempster, Laird & Rubin,
+# 1977). The gradient of the observed-data log-likelihood is the complete-data gradient at the
+# E-step moments (Louis, 1982; Jamshidian & Bentler, 1999):
+#
+#     dF_g/dSigma = K - K S~ K,   dF_g/dmu = -2 K rbar,   S~ = (sum_i r_i r_i' + sum_i C_i) / N_g
+#
+# so one Sigma inverse per group and one k x k inverse per distinct pattern are all each
+# evaluation needs; the cases are handled as arrays grouped by the number of missing values.
+
+
+class _Block:
+    """Cases with k missing values: ``cases`` (rows), ``pats`` (distinct patterns: missing
+    positions, npat x k), ``pos`` (pattern of each case), ``freq`` (cases per pattern)."""
+
+    __slots__ = ("k", "cases", "pats", "pos", "freq", "obs_pats")
+
+    def __init__(self, k, cases, pats, pos, freq, obs_pats):
+        self.k, self.cases, self.pats, self.pos, self.freq, self.obs_pats = k, cases, pats, pos, freq, obs_pats
+
+
+class Patterns:
+    """Missing-data patterns of one group's data (rows: cases with at least one observed value)."""
+
+    def __init__(self, y: np.ndarray):
+        y = np.asarray(y, dtype=float)
+        self.y = y
+        self.n, self.p = y.shape
+        obs = ~np.isnan(y)
+        self.obs = obs
+        self.obsf = obs.astype(float)
+        self.y0 = np.where(obs, y, 0.0)
+        self.p_case = obs.sum(axis=1)
+        if np.any(self.p_case == 0):
+            raise ValueError("Patterns: every case needs at least one observed value")
+        self.log2pi_total = float(self.p_case.sum()) * math.log(2 * math.pi)
+        uniq, inv, freq = np.unique(obs, axis=0, return_inverse=True, return_counts=True)
+        inv = np.asarray(inv).reshape(-1)
+        self.npatterns = int(uniq.shape[0])
+        kk = self.p - uniq.sum(axis=1)
+        self.complete = np.flatnonzero(kk[inv] == 0)
+        self.blocks: list[_Block] = []
+        for k in sorted(set(kk.tolist()) - {0}):
+            pids = np.flatnonzero(kk == k)
+            pats = np.array([np.flatnonzero(~uniq[j]) for j in pids], dtype=int).reshape(len(pids), k)
+            opats = np.array([np.flatnonzero(uniq[j]) for j in pids], dtype=int).reshape(len(pids), self.p - k)
+            local = np.full(uniq.shape[0], -1)
+            local[pids] = np.arange(pids.size)
+            cases = np.flatnonzero(kk[inv] == k)
+            self.blocks.append(_Block(k, cases, pats, local[inv[cases]], freq[pids].astype(float), opats))
+        self.coverage = (self.obsf.T @ self.obsf) / self.n
+
+    def estep(self, sigma: np.ndarray, mu: np.ndarray, *, logdet: bool = False):
+        """E-step at (Sigma, mu): K = Sigma^-1, completed residuals r (n x p), the summed
+        conditional covariances M (p x p), each case's d_o' Sigma_oo^-1 d_o and, with ``logdet``,
+        sum_i log|Sigma_oo,i|. Complex-safe (no Cholesky) unless ``logdet``."""
+        K = np.linalg.inv(sigma)
+        K = (K + K.T) / 2
+        D = self.y0 - mu[None, :] * self.obsf
+        ZK = D @ K
+        quad = np.einsum("ij,ij->i", ZK, D)
+        r = D.copy()
+        M = np.zeros_like(K)
+        ld = 0.0
+        if logdet:
+            sign, ldS = np.linalg.slogdet(sigma)
+            ld = self.n * ldS
+        for b in self.blocks:
+            Kmm = K[b.pats[:, :, None], b.pats[:, None, :]]
+            C = np.linalg.inv(Kmm)
+            mi = b.pats[b.pos]
+            z = ZK[b.cases[:, None], mi]
+            x = np.einsum("nij,nj->ni", C[b.pos], z)
+            quad[b.cases] -= np.einsum("ni,ni->n", z, x)
+            r[b.cases[:, None], mi] = -x
+            np.add.at(M, (b.pats[:, :, None], b.pats[:, None, :]), b.freq[:, None, None] * C)
+            if logdet:
+                ld += float(b.freq @ np.linalg.slogdet(Kmm)[1])
+        return K, r, M, quad, ld
+
+    def m2ll(self, sigma: np.ndarray, mu: np.ndarray) -> float:
+        """-2 log-likelihood without the 2 pi terms (lavaan's ``minus.two, log2pi = FALSE``);
+        inf when Sigma is not positive definite."""
+        try:
+            np.linalg.cholesky(sigma)
+        except np.linalg.LinAlgError:
+            return math.inf
+        _, _, _, quad, ld = self.estep(sigma, mu, logdet=True)
+        return float(ld + quad.sum())
+
+    def loglik(self, sigma: np.ndarray, mu: np.ndarray) -> float:
+        """Casewise log-likelihood (with the 2 pi terms)."""
+        return -0.5 * (self.m2ll(sigma, mu) + self.log2pi_total)
+
+    def independence_loglik(self) -> float:
+        """Log-likelihood of the independence model (free means and variances) under FIML: the
+        likelihood factors over variables, each fitted by its observed values' mean and ML
+        variance."""
+        out = 0.0
+        for j in range(self.p):
+            v = self.y[self.obs[:, j], j]
+            n = v.size
+            var = float(np.mean((v - v.mean()) ** 2))
+            out += -0.5 * n * (math.log(2 * math.pi) + math.log(var) + 1.0)
+        return out
+
+
+class H1:
+    """The unrestricted model of one group fitted by EM: ``mu``, ``sigma``, ``fx`` (-2 logl / N
+    without 2 pi terms), ``logl``, ``iterations``, ``converged``."""
+
+    def __init__(self, mu, sigma, fx, logl, iterations, converged):
+        self.mu, self.sigma, self.fx, self.logl = mu, sigma, fx, logl
+        self.iterations, self.converged = iterations, converged
+
+
+def em_h1(pat: Patterns, *, tol: float = 1e-5, max_iter: int = 500) -> H1:
+    """Saturated mean vector and covariance matrix by EM (Dempster, Laird & Rubin, 1977), with
+    the conventions of lavaan's ``lav_mvnorm_missing_h1_estimate_moments``: start at the
+    available-case means and (ML) variances with zero covariances, stop when no mean or
+    covariance changes by ``tol`` or more (lavaan's ``em.h1.tol``, ``em.h1.iter.max``), add
+    1e-8 x the largest variance to the diagonal when an eigenvalue falls below 1e-6."""
+    y = pat.y
+    n, p = pat.n, pat.p
+    with np.errstate(invalid="ignore"):
+        mu = np.nanmean(y, axis=0)
+        var = np.nanmean((y - mu) ** 2, axis=0)
+    var = np.where(np.isfinite(var) & (var != 0), var, 1.0)
+    sigma = np.diag(var)
+    tri = np.tril_indices(p)
+    it, conv = 0, False
+    for it in range(1, max_iter + 1):
+        _, r, M, _, _ = pat.estep(sigma, mu)
+        rbar = r.mean(axis=0)
+        mu_new = mu + rbar
+        s_new = (r.T @ r + M) / n - np.outer(rbar, rbar)
+        s_new = (s_new + s_new.T) / 2
+        if np.linalg.eigvalsh(s_new)[0] < 1e-6:
+            s_new[np.diag_indices(p)] += np.max(np.diag(s_new)) * 1e-8
+        delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs((s_new - sigma)[tri])))
+        mu, sigma = mu_new, s_new
+        if delta < tol:
+            conv = True
+            break
+    m2 = pat.m2ll(sigma, mu)
+    return H1(mu, sigma, m2 / n, -0.5 * (m2 + pat.log2pi_total), it, conv)
+
+
+def _qform_factors(K: np.ndarray, sigma: np.ndarray, pat: Patterns) -> tuple[float, list]:
+    """Sigma_oo^-1 of every pattern as ``s0 K + s1 a'a`` with a = Linv X[idx] (X = K. or X):
+    ``K - K_.m K_mm^-1 K_m.`` (downdate, s0 = 1, s1 = -1) when fewer values are missing than
+    observed, else ``E_o Sigma_oo^-1 E_o'`` (direct, s0 = 0, s1 = 1). Returns the number of cases
+    whose matrix contains K once (complete cases and downdates) and one entry per pattern block."""
+    n0 = float(pat.complete.size)
+    out = []
+    p = pat.p
+    for b in pat.blocks:
+        if b.k <= p - b.k:
+            Kmm = K[b.pats[:, :, None], b.pats[:, None, :]]
+            Linv = np.linalg.inv(np.linalg.cholesky(Kmm))
+            out.append((True, b.freq, b.pats, Linv))
+            n0 += float(b.freq.sum())
+        else:
+            Soo = sigma[b.obs_pats[:, :, None], b.obs_pats[:, None, :]]
+            Linv = np.linalg.inv(np.linalg.cholesky(Soo))
+            out.append((False, b.freq, b.obs_pats, Linv))
+    return n0, out
+
+
+_CHUNK = 4_000_000  # elements of a Khatri-Rao chunk
+
+
+def _fiml_block(pp: dict, F1: tuple, F2: tuple | None = None) -> np.ndarray:
+    """Expected information between two sets of single-cell parameters, averaged over the
+    group's cases: ``1/N sum_i [1/2 tr(Q_i dS_s Q_i dS_t) + dmu_s' Q_i dmu_t]`` with Q_i the
+    embedded Sigma_oo^-1 of case i and ``dS = u v' + v u'`` (see :meth:`Spec.cell_factors`):
+    ``(u_s'Q u_t)(v_s'Q v_t) + (u_s'Q v_t)(v_s'Q u_t) + dmu_s'Q dmu_t``. With Q = s0 K + s1 a'a
+    the sum over patterns splits into terms in K, pattern sums of a'a, and one product of
+    symmetric Khatri-Rao rows ``a_u[j] a_v[l] + a_v[j] a_u[l]`` (j <= l) for the Hadamard
+    products of two pattern terms. ``F2 = None``: only the diagonal of F1's block with itself."""
+    diag = F2 is None
+    U1, V1, D1 = F1
+    U2, V2, D2 = F1 if diag else F2
+    n1, n2 = U1.shape[1], U2.shape[1]
+    out = np.zeros(n1 if diag else (n1, n2))
+    # covariance cells (dS != 0) and mean cells (dmu != 0); a loading is both
+    c1 = np.flatnonzero(np.any(U1 != 0, axis=0) | np.any(V1 != 0, axis=0))
+    m1 = np.flatnonzero(np.any(D1 != 0, axis=1))
+    c2 = c1 if diag else np.flatnonzero(np.any(U2 != 0, axis=0) | np.any(V2 != 0, axis=0))
+    m2 = m1 if diag else np.flatnonzero(np.any(D2 != 0, axis=1))
+    if c1.size and c2.size:
+        blk = _fiml_cov_part(pp, U1[:, c1], V1[:, c1], None if diag else U2[:, c2], None if diag else V2[:, c2])
+        if diag:
+            out[c1] += blk
+        else:
+            out[np.ix_(c1, c2)] += blk
+    if m1.size and m2.size:
+        blk = _fiml_mean_part(pp, D1[m1].T, None if diag else D2[m2].T)
+        if diag:
+            out[m1] += blk
+        else:
+            out[np.ix_(m1, m2)] += blk
+    return out / pp["n"]
+
+
+def _fiml_mean_part(pp: dict, X1: np.ndarray, X2: np.ndarray | None) -> np.ndarray:
+    """sum_i x_s' Q_i x_t (X: p x n; X2 None: diagonal only)."""
+    K, n0 = pp["K"], pp["n0"]
+    diag = X2 is None
+    KX2 = K @ (X1 if diag else X2)
+    out = n0 * (np.einsum("ij,ij->j", X1, KX2) if diag else X1.T @ KX2)
+    KX1 = KX2 if diag else K @ X1
+    for down, freq, idx, Linv in pp["factors"]:
+        a1 = Linv @ (KX1 if down else X1)[idx]
+        a2 = a1 if diag else Linv @ (KX2 if down else X2)[idx]
+        fw = (-freq if down else freq)[:, None, None]
+        if diag:
+            out += np.einsum("pkn,pkn->n", fw * a1, a2)
+        else:
+            out += (fw * a1).reshape(-1, a1.shape[2]).T @ a2.reshape(-1, a2.shape[2])
+    return out
+
+
+_TRIU: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _triu(k: int):
+    if k not in _TRIU:
+        j, l = np.triu_indices(k)
+        _TRIU[k] = (j, l, np.where(j == l, 0.5, 1.0))
+    return _TRIU[k]
+
+
+def _fiml_cov_part(pp: dict, U1, V1, U2, V2) -> np.ndarray:
+    """sum_i [(u_s'Q_i u_t)(v_s'Q_i v_t) + (u_s'Q_i v_t)(v_s'Q_i u_t)] (U2 None: diagonal only)."""
+    K, n0 = pp["K"], pp["n0"]
+    diag = U2 is None
+    KU1, KV1 = K @ U1, K @ V1
+    if diag:
+        U2, V2, KU2, KV2 = U1, V1, KU1, KV1
+        ip = lambda A, B: np.einsum("ij,ij->j", A, B)  # noqa: E731
+    else:
+        KU2, KV2 = K @ U2, K @ V2
+        ip = lambda A, B: A.T @ B  # noqa: E731
+    UKU, VKV, UKV, VKU = ip(U1, KU2), ip(V1, KV2), ip(U1, KV2), ip(V1, KU2)
+    out = n0 * (UKU * VKV + UKV * VKU)
+    n1, n2 = U1.shape[1], U2.shape[1]
+    SUU = np.zeros(n1 if diag else (n1, n2))
+    SVV, SUV, SVU, ZZ = (np.zeros_like(SUU) for _ in range(4))
+    for down, freq, idx, Linv in pp["factors"]:
+        kk = idx.shape[1]
+        j, l, half = _triu(kk)
+        step = max(1, int(_CHUNK // max(kk * kk * max(n1, n2), 1)))
+        X1 = np.concatenate([KU1, KV1] if down else [U1, V1], axis=1)
+        X2 = X1 if diag else np.concatenate([KU2, KV2] if down else [U2, V2], axis=1)
+        for s in range(0, freq.size, step):
+            f, ix, Li = freq[s:s + step], idx[s:s + step], Linv[s:s + step]
+            a1 = Li @ X1[ix]  # (npat, k, 2 n1): [a_u | a_v]
+            a2 = a1 if diag else Li @ X2[ix]
+            fw = f[:, None, None]
+            aU1, aV1 = a1[:, :, :n1], a1[:, :, n1:]
+            aU2, aV2 = a2[:, :, :n2], a2[:, :, n2:]
+            z2 = aU2[:, j, :] * aV2[:, l, :] + aV2[:, j, :] * aU2[:, l, :]
+            z1 = z2 if diag else aU1[:, j, :] * aV1[:, l, :] + aV1[:, j, :] * aU1[:, l, :]
+            z1 = z1 * (fw * half[None, :, None])
+            if diag:
+                ZZ += np.einsum("prn,prn->n", z1, z2)
+                if down:
+                    sq = np.einsum("pkn,pkn->n", fw * a1, a1)
+                    SUU -= sq[:n1]
+                    SVV -= sq[n1:]
+                    SUV -= np.einsum("pkn,pkn->n", fw * aU1, aV1)
+            else:
+                ZZ += z1.reshape(-1, n1).T @ z2.reshape(-1, n2)
+                if down:
+                    big = (fw * a1).reshape(-1, 2 * n1).T @ a2.reshape(-1, 2 * n2)
+                    SUU -= big[:n1, :n2]
+                    SUV -= big[:n1, n2:]
+                    SVU -= big[n1:, :n2]
+                    SVV -= big[n1:, n2:]
+        if diag:
+            SVU = SUV
+    return out + UKU * SVV + SUU * VKV + UKV * SVU + SUV * VKU + ZZ
+
+
+class FimlSpec(Spec):
+    """A parameter table compiled against incomplete raw data: full-information ML.
+
+    ``F = sum_g (N_g/N) [-2 logl_g(theta) / N_g - fx_g]`` with fx_g the same at the EM estimates
+    of the unrestricted model (lavaan's ``estimator.FIML``), so that ``chisq = N F``. ``S``,
+    ``xbar`` hold the EM moments (used for start values and residuals)."""
+
+    def __init__(self, table: Table, patterns: list[Patterns], h1: list[H1]):
+        super().__init__(table, [h.sigma for h in h1], [h.mu for h in h1], [pt.n for pt in patterns])
+        if not table.meanstructure:
+            raise ValueError("full-information ML needs a mean structure")
+        self.patterns = patterns
+        self.h1 = h1
+
+    def group_m2ll(self, theta: np.ndarray, g: int) -> float:
+        sigma, mu = self.implied(theta, g)
+        if not (np.all(np.isfinite(sigma)) and np.all(np.isfinite(mu))):
+            return math.inf
+        return self.patterns[g].m2ll(sigma, mu)
+
+    def group_f(self, theta: np.ndarray, g: int) -> float:
+        """-2 (logl_g - logl_g(H1)) / N_g."""
+        return self.group_m2ll(theta, g) / self.nobs[g] - self.h1[g].fx
+
+    def fmin(self, theta: np.ndarray) -> float:
+        tot = 0.0
+        for g in range(self.G):
+            fg = self.group_f(theta, g)
+            if not math.isfinite(fg):
+                return math.inf
+            tot += self.w[g] * fg
+        return tot
+
+    def loglik(self, theta: np.ndarray, g: int) -> float:
+        return -0.5 * (self.group_m2ll(theta, g) + self.patterns[g].log2pi_total)
+
+    def score_matrices(self, L, T, Ps, nu, al, g):
+        sigma = L @ Ps @ L.T + T
+        mu = nu + L @ al
+        pat = self.patterns[g]
+        K, r, M, _, _ = pat.estep(sigma, mu)
+        rbar = r.mean(axis=0)
+        Smu = (r.T @ r + M) / pat.n
+        W = K - K @ Smu @ K
+        return (W + W.T) / 2, K @ rbar
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """Hessian of F: complex-step derivatives (Squire & Trapp, 1998) of the analytic
+        gradient, one column per parameter and group holding it -- exact to rounding."""
+        k = self.npar
+        H = np.zeros((k, k))
+        h = 1e-20
+        base = theta.astype(complex)
+        for g in range(self.G):
+            for j in self.gpids[g]:
+                tc = base.copy()
+                tc[j] += 1j * h
+                H[:, j] += self.group_gradient(tc, g).imag / h
+        return (H + H.T) / 2
+
+    def _pattern_pieces(self, theta: np.ndarray, g: int) -> dict:
+        sigma, _ = self.implied(theta, g)
+        K = self._inv(sigma)
+        n0, fac = _qform_factors(K, sigma, self.patterns[g])
+        return {"K": K, "n0": n0, "factors": fac, "n": float(self.patterns[g].n)}
+
+    def group_information(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Expected information of group g under FIML (lavaan's ``information = "expected"``
+        with ``h1.information = "structured"``: per pattern, at the model's moments)."""
+        cell = self.cells[g]
+        q = self.gpids[g].size
+        pp = self._pattern_pieces(theta, g)
+        U, V, Dm = self.cell_factors(theta, g, cell["mat"], cell["r"], cell["c"])
+        icell = _fiml_block(pp, (U, V, Dm), (U, V, Dm))
+        A = np.zeros((cell["mat"].size, q))
+        A[np.arange(cell["mat"].size), cell["col"]] = 1.0
+        info = A.T @ icell @ A
+        info = (info + info.T) / 2
+        return info, self.gpids[g], {"pp": pp, "U": U, "V": V, "Dm": Dm, "A": A}
+
+    def cross_information(self, theta, g, mat, r, c, pieces):
+        U, V, Dm = self.cell_factors(theta, g, mat, r, c)
+        cross = _fiml_block(pieces["pp"], (U, V, Dm), (pieces["U"], pieces["V"], pieces["Dm"]))
+        own = _fiml_block(pieces["pp"], (U, V, Dm))
+        return cross @ pieces["A"], own
+
+    def own_block(self, theta, g, mat, r, c, pieces):
+        U, V, Dm = self.cell_factors(theta, g, mat, r, c)
+        return _fiml_block(pieces["pp"], (U, V, Dm), (U, V, Dm))

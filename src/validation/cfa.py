@@ -17,6 +17,13 @@ Estimation is normal-theory maximum likelihood on the biased covariance matrix (
 lavaan's ``likelihood = "normal"``; the fit function, the information matrix and the optimiser
 are described in :mod:`validation._cfa_engine`, the fit measures in :mod:`validation._cfa_fit`.
 
+Incomplete data: ``missing="listwise"`` (the default) keeps the complete cases;
+``missing="ml"`` is full-information maximum likelihood as lavaan's ``missing = "ml"``
+(Arbuckle, 1996; Enders, 2010): the casewise likelihood of the observed values, the unrestricted
+model fitted by EM for the chi-square, SRMR and the saturated log-likelihood, the independence
+baseline with free means and variances fitted by FIML, standard errors from the observed
+information, modification indices and score tests from the expected (pattern-wise) information.
+
 Every result is a frozen dataclass; :func:`validation.results.to_dict` turns it into plain JSON
 values. Degenerate input raises :class:`validation.results.NotEstimable`.
 
@@ -42,6 +49,13 @@ Chen, F. F. (2007). Sensitivity of goodness of fit indexes to lack of measuremen
 Structural Equation Modeling, 14, 464-504.
 Byrne, B. M., Shavelson, R. J., & Muthen, B. (1989). Testing for the equivalence of factor covariance
 and mean structures: the issue of partial measurement invariance. Psychological Bulletin, 105, 456-466.
+Arbuckle, J. L. (1996). Full information estimation in the presence of incomplete data. In G. A.
+Marcoulides & R. E. Schumacker (Eds.), Advanced structural equation modeling (pp. 243-277). Erlbaum.
+Enders, C. K. (2010). Applied missing data analysis. Guilford.
+Dempster, A. P., Laird, N. M., & Rubin, D. B. (1977). Maximum likelihood from incomplete data via the
+EM algorithm. Journal of the Royal Statistical Society B, 39, 1-38.
+Kenward, M. G., & Molenberghs, G. (1998). Likelihood based frequentist inference when data are
+missing at random. Statistical Science, 13, 236-247.
 """
 
 from __future__ import annotations
@@ -102,6 +116,7 @@ __all__ = [
 
 DEFAULT_CRITERIA: dict[str, float] = {"delta_cfi": -0.01, "delta_rmsea": 0.015}
 _EPS = float(np.finfo(float).eps)
+MISSING_CHOICES = ("listwise", "ml")
 _MAIN_MEASURES = (
     "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli", "rmsea", "rmsea.ci.lower",
     "rmsea.ci.upper", "rmsea.pvalue", "srmr", "logl", "unrestricted.logl", "npar", "aic", "bic", "bic2", "ntotal",
@@ -124,7 +139,8 @@ class Parameter:
     group : group label (``None`` for a single group).
     label : user label, or ``.pN.`` for a parameter held equal across groups.
     free : False for a fixed parameter (then ``se`` is 0 and ``z``, ``pvalue`` are NaN).
-    est, se, z, pvalue : estimate, standard error (expected information), Wald z, two-sided p.
+    est, se, z, pvalue : estimate, standard error (expected information; observed information
+        under ``missing="ml"``), Wald z, two-sided p.
     std_all, std_se, std_z, std_pvalue : completely standardized estimate (``std.all``) with its
         delta-method standard error, z and p.
     """
@@ -176,7 +192,8 @@ class CFAResult:
     n : cases used (all groups); nobs : cases per group; groups : group labels in order.
     equal, group_partial, std_lv, meanstructure : the options of the fit.
     converged, iterations : of the Fisher-scoring optimiser.
-    estimator : ``"ML"``; missing : how missing values were handled, in words.
+    estimator : ``"ML"``; missing : how missing values were handled, in words (listwise deletion
+        or full information ML, with the number of cases, missing values and patterns).
     warnings : Heywood cases, non-positive-definite matrices and anything a reader should know.
     """
 
@@ -230,6 +247,9 @@ class _Sample:
     nobs: list[int]
     missing: str
     from_data: bool
+    patterns: list[_eng.Patterns] | None = None  # full-information ML: the incomplete data
+    h1: list[_eng.H1] | None = None  # ... and the unrestricted model fitted by EM
+    notes: tuple[str, ...] = ()
 
 
 def _check_equal(equal: Any, name: str = "equal") -> tuple[str, ...]:
@@ -277,6 +297,8 @@ def _sample_from_data(data: Any, ov: list[str], group: str | None, missing: str)
         raise ValueError(f"group: {group!r} is not a column of data")
     x = _numeric_block(data, ov, "data")
     n_all = x.shape[0]
+    if np.isinf(x).any():
+        raise ValueError("data: infinite values in the model's variables; expected finite scores (missing as NaN)")
     if group is not None:
         gcol = data[group]
         keep_g = gcol.notna().to_numpy()
@@ -286,6 +308,8 @@ def _sample_from_data(data: Any, ov: list[str], group: str | None, missing: str)
     else:
         keep_g = np.ones(n_all, dtype=bool)
         glab_all = np.full(n_all, "", dtype=object)
+    if missing == "ml":
+        return _sample_fiml(x, glab_all, keep_g, group, ov, list(data.index))
     complete = ~np.isnan(x).any(axis=1) & keep_g
     n_used = int(complete.sum())
     if n_used == 0:
@@ -318,6 +342,77 @@ def _sample_from_data(data: Any, ov: list[str], group: str | None, missing: str)
     else:
         how = f"complete data: all {n_all} cases used"
     return _Sample(labels, covs, means, nobs, how, True)
+
+
+def _sample_fiml(x: np.ndarray, glab_all: np.ndarray, keep_g: np.ndarray, group: str | None, ov: list[str],
+                 index: list) -> _Sample:
+    """Incomplete data for full-information ML: per group the cases with at least one observed
+    value, their missing-data patterns and the unrestricted model fitted by EM."""
+    observed = ~np.isnan(x)
+    nonempty = observed.any(axis=1)
+    use = keep_g & nonempty
+    empty = np.flatnonzero(keep_g & ~nonempty)
+    if not use.any():
+        raise NotEstimable("not estimable: no case has a value on any observed variable of the model")
+    labels = list(dict.fromkeys(glab_all[keep_g].tolist())) if group is not None else [""]
+    notes: list[str] = []
+    if empty.size:
+        shown = ", ".join(str(index[i]) for i in empty[:20]) + (", ..." if empty.size > 20 else "")
+        notes.append(f"{empty.size} case(s) without any value on the model's variables were dropped (rows {shown})")
+    pats, h1s, covs, means, nobs = [], [], [], [], []
+    for lab in labels:
+        sel = use & (glab_all == lab) if group is not None else use
+        xg = x[sel]
+        ng = xg.shape[0]
+        where = f" in group {lab!r}" if group is not None else ""
+        if ng < 2:
+            raise NotEstimable(f"not estimable: {ng} case(s) with observed values{where}; at least 2 are needed")
+        nvar = (~np.isnan(xg)).sum(axis=0)
+        none = [ov[j] for j in np.flatnonzero(nvar == 0)]
+        if none:
+            raise NotEstimable(f"not estimable: variable(s) without any observed value{where}: {', '.join(none)}")
+        with np.errstate(invalid="ignore"):
+            var = np.nanvar(xg, axis=0)
+        const = [ov[j] for j in np.flatnonzero(~(var > 0))]
+        if const:
+            raise NotEstimable(f"not estimable: variable(s) without variance{where}: {', '.join(const)}")
+        pat = _eng.Patterns(xg)
+        cov = pat.coverage
+        low = np.argwhere(np.tril(cov, -1) + np.triu(np.ones_like(cov)) < 0.1)
+        if low.size:
+            pairs = ", ".join(f"{ov[i]}-{ov[j]}" for i, j in low[:10]) + (", ..." if len(low) > 10 else "")
+            if np.tril(cov, -1)[tuple(low.T)].min() == 0:
+                notes.append(f"pair(s) of variables never observed together{where} ({pairs}): their covariance in "
+                             "the unrestricted model is not identified; chi-square based fit measures are doubtful")
+            else:
+                notes.append(f"pair(s) of variables observed together in fewer than 10% of the cases{where} ({pairs})")
+        h1 = _eng.em_h1(pat)
+        sd = np.sqrt(np.diag(h1.sigma))
+        ev = np.linalg.eigvalsh(h1.sigma / np.outer(sd, sd))[0]
+        if ev < 1e-7:
+            raise NotEstimable(
+                f"not estimable: the covariance matrix of the unrestricted model{where} (fitted by EM) is singular "
+                f"(smallest eigenvalue of its correlation matrix {ev:.2e}); a variable is a linear combination of "
+                "others or there are too few cases"
+            )
+        if not h1.converged:
+            notes.append(f"EM for the unrestricted model{where} stopped after {h1.iterations} iterations without "
+                         "reaching its tolerance (1e-5)")
+        pats.append(pat)
+        h1s.append(h1)
+        covs.append(h1.sigma)
+        means.append(h1.mu)
+        nobs.append(ng)
+    n_used = int(sum(nobs))
+    n_inc = int(sum(np.sum(pt.p_case < pt.p) for pt in pats))
+    frac = float(sum(np.isnan(pt.y).sum() for pt in pats)) / (n_used * len(ov))
+    how = (f"full information ML: {n_used} cases, {n_inc} with missing values ({frac:.1%} of the values missing), "
+           f"{sum(pt.npatterns for pt in pats)} missing-data pattern(s)")
+    if empty.size:
+        how += f"; {empty.size} case(s) without values dropped"
+    if group is not None and not keep_g.all():
+        how += f"; {int((~keep_g).sum())} case(s) without group dropped"
+    return _Sample(labels, covs, means, nobs, how, True, pats, h1s, tuple(notes))
 
 
 def _as_cov(obj: Any, ov: list[str], what: str) -> np.ndarray:
@@ -430,6 +525,12 @@ class _Fitted:
     partial: tuple[str, ...]
     std_lv: bool
     fit: dict[str, float]
+    score_info_inv: np.ndarray | None = None  # information behind score tests when not info_inv
+    notes: tuple[str, ...] = ()
+
+    @property
+    def mi_info_inv(self) -> np.ndarray:
+        return self.info_inv if self.score_info_inv is None else self.score_info_inv
 
 
 def _estimate(
@@ -459,7 +560,11 @@ def _estimate(
             f"not estimable: the model is not identified: {table.npar} free parameters but only {moments} "
             "sample moments (negative degrees of freedom)"
         )
-    spec = _eng.Spec(table, sample.cov, sample.mean, sample.nobs)
+    fiml = sample.patterns is not None
+    if fiml:
+        spec = _eng.FimlSpec(table, sample.patterns, sample.h1)
+    else:
+        spec = _eng.Spec(table, sample.cov, sample.mean, sample.nobs)
     if at is None:
         state = _eng.fit_ml(spec, theta0)
     else:
@@ -489,8 +594,26 @@ def _estimate(
         info_inv = (info_inv + info_inv.T) / 2
     else:
         info_inv = np.zeros((0, 0))
-    fit = _fit_measures(spec, theta)
-    return _Fitted(model, table, spec, sample, theta, state, info, info_inv, equal, partial, std_lv, fit)
+    score_info_inv = None
+    notes: list[str] = []
+    if fiml:
+        # standard errors from the observed information (lavaan's default with missing = "ml");
+        # score tests and modification indices from the expected one (as modindices/lavTestScore)
+        score_info_inv = info_inv
+        if table.npar:
+            info = spec.hessian(theta) / 2
+            try:
+                info_inv = np.linalg.inv(info)
+                info_inv = (info_inv + info_inv.T) / 2
+                if np.linalg.eigvalsh(info)[0] <= 0:
+                    notes.append("the observed information matrix is not positive definite: standard errors are "
+                                 "not trustworthy")
+            except np.linalg.LinAlgError:
+                info_inv = np.full_like(info, np.nan)
+                notes.append("the observed information matrix is singular: no standard errors")
+    fit = _fit_measures_fiml(spec, theta) if fiml else _fit_measures(spec, theta)
+    return _Fitted(model, table, spec, sample, theta, state, info, info_inv, equal, partial, std_lv, fit,
+                   score_info_inv, tuple(notes))
 
 
 def _theta_from(table: Table, sample: _Sample, at: Mapping[tuple, float]) -> np.ndarray:
@@ -508,10 +631,11 @@ def _theta_from(table: Table, sample: _Sample, at: Mapping[tuple, float]) -> np.
 
 def _fitted_at(model: str, data: pd.DataFrame | None = None, *, estimates: Mapping[tuple, float], group: str | None = None,
                equal: Sequence[str] = (), group_partial: Sequence[str] = (), std_lv: bool = False,
-               sample_cov=None, sample_mean=None, sample_nobs=None, meanstructure: bool | None = None) -> _Fitted:
+               sample_cov=None, sample_mean=None, sample_nobs=None, meanstructure: bool | None = None,
+               missing: str = "listwise") -> _Fitted:
     """The model evaluated at given estimates instead of fitted (used to check every derived
     quantity against another program at that program's own estimates)."""
-    formulas, sample, ms = _prepare(model, data, group, sample_cov, sample_mean, sample_nobs, "listwise", True)
+    formulas, sample, ms = _prepare(model, data, group, sample_cov, sample_mean, sample_nobs, missing, True)
     ms = ms if meanstructure is None else bool(meanstructure)
     return _estimate(model, sample, formulas, equal=_check_equal(equal), partial=_check_partial(group_partial),
                      std_lv=std_lv, meanstructure=ms, at=estimates)
@@ -549,6 +673,35 @@ def _fit_measures(spec: _eng.Spec, theta: np.ndarray) -> dict[str, float]:
         unrestricted_logl=ulogl, ntotal=int(N), ngroups=G, residuals=res,
     )
     return fm
+
+
+def _fit_measures_fiml(spec: _eng.FimlSpec, theta: np.ndarray) -> dict[str, float]:
+    """Fit measures under full-information ML, as lavaan computes them with missing = "ml":
+    chisq = sum_g max(2 (logl_g(H1) - logl_g), 0) against the unrestricted model fitted by EM,
+    the baseline (independence) model with free means and variances fitted by FIML, SRMR on the
+    residuals from the EM moments."""
+    G, p = spec.G, spec.p
+    N = spec.N
+    fg = [spec.group_f(theta, g) for g in range(G)]
+    F = float(sum(spec.w[g] * max(fg[g], 0.0) for g in range(G)))
+    chisq = N * F
+    moments = G * (p * (p + 1) // 2 + p)
+    df = moments - spec.npar
+    ulogl = float(sum(h.logl for h in spec.h1))
+    logl = float(sum(-0.5 * (spec.nobs[g] * (fg[g] + spec.h1[g].fx) + spec.patterns[g].log2pi_total)
+                     for g in range(G)))
+    base = float(sum(max(2.0 * (spec.h1[g].logl - spec.patterns[g].independence_loglik()), 0.0) for g in range(G)))
+    bdf = G * p * (p - 1) // 2
+    sig, mus = [], []
+    for g in range(G):
+        sigma, mu = spec.implied(theta, g)
+        sig.append(sigma)
+        mus.append(mu)
+    res = _fit.residual_summaries(spec.S, spec.xbar, sig, mus, spec.nobs, True)
+    return _fit.fit_measures(
+        chisq=chisq, df=df, npar=spec.npar, fmin=F / 2, baseline_chisq=base, baseline_df=bdf, logl=logl,
+        unrestricted_logl=ulogl, ntotal=int(N), ngroups=G, residuals=res,
+    )
 
 
 def _std_values(fitted: _Fitted, theta: np.ndarray) -> np.ndarray:
@@ -645,14 +798,14 @@ def _post_checks(fitted: _Fitted) -> list[str]:
         v = np.diag(spec.S[g])
         if v.max() > 1000 * v.min():
             warns.append(f"observed variances differ by a factor above 1000{where}; consider rescaling the variables")
-    return warns
+    return list(fitted.sample.notes) + warns + list(fitted.notes)
 
 
 def _modindices(fitted: _Fitted, top: int | None) -> tuple[ModificationIndex, ...]:
     spec, table, theta = fitted.spec, fitted.table, fitted.theta
     if top == 0:
         return ()
-    raw = _eng.modification_indices(spec, theta, fitted.info_inv)
+    raw = _eng.modification_indices(spec, theta, fitted.mi_info_inv)
     ov, lv = table.ov, table.lv
     # existing (fixed) rows keep their own lhs/rhs and their place in lavaan's order
     where: dict[tuple[int, int, int, int], tuple[int, str, str]] = {}
@@ -779,8 +932,12 @@ def _prepare(model, data, group, sample_cov, sample_mean, sample_nobs, missing, 
     clash = sorted(set(ov) & set(lv))
     if clash:
         raise ValueError(f"model syntax: {clash} used both as factor and as observed variable")
-    if missing not in ("listwise",):
-        raise ValueError(f"missing: expected 'listwise' (complete cases), got {missing!r}")
+    if missing not in MISSING_CHOICES:
+        raise ValueError(
+            f"missing: expected 'listwise' (complete cases) or 'ml' (full information ML), got {missing!r}"
+        )
+    if missing == "ml" and data is None:
+        raise ValueError("missing='ml': full information ML needs the raw data (data=), not summary statistics")
     if data is not None:
         if sample_cov is not None or sample_mean is not None or sample_nobs is not None:
             raise ValueError("give either data or sample_cov/sample_mean/sample_nobs, not both")
@@ -788,7 +945,7 @@ def _prepare(model, data, group, sample_cov, sample_mean, sample_nobs, missing, 
             bad = [v for v in lv if v in [str(c) for c in data.columns]]
             raise ValueError(f"model syntax: factor name(s) {bad} are also columns of data; rename the factor(s)")
         sample = _sample_from_data(data, ov, group, missing)
-        ms_default = group is not None or any(f.op == "~1" for f in formulas)
+        ms_default = group is not None or any(f.op == "~1" for f in formulas) or missing == "ml"
     else:
         if sample_cov is None:
             raise ValueError("expected data (a DataFrame) or sample_cov with sample_nobs")
@@ -829,7 +986,7 @@ def cfa(
         ``1*x``, ``NA*x``, labels ``a*x`` (equal labels = equal parameters), ``c(...)`` per group;
         ``#`` comments.
     data : DataFrame, optional
-        Item scores (rows = cases); missing values as NaN, handled by listwise deletion.
+        Item scores (rows = cases); missing values as NaN, handled as ``missing`` says.
     group : str, optional
         Column of ``data`` holding the group; groups are taken in order of first appearance.
     equal : sequence of str
@@ -851,7 +1008,9 @@ def cfa(
         Default as lavaan: a mean structure when there are groups, when means are given, or when
         the model has intercepts.
     missing : str
-        ``"listwise"`` only.
+        ``"listwise"``: complete cases only. ``"ml"``: full-information maximum likelihood on
+        every case with at least one observed value (cases without any are dropped, with a
+        warning); always with a mean structure; needs ``data``.
     modindices : int or None
         How many of the largest modification indices to keep (``None`` all, 0 none).
 
@@ -879,10 +1038,26 @@ def cfa(
     ``srmr`` (Bentler's, with mean residuals when there is a mean structure, averaged over groups
     with weights N_g/N); modification indices are score tests (Sorbom, 1989).
 
+    Full information ML (``missing="ml"``; Arbuckle, 1996; Enders, 2010) maximises
+    ``logl = sum_i -1/2 [p_i log(2 pi) + log|Sigma_oi| + (y_oi - mu_oi)' Sigma_oi^-1 (y_oi - mu_oi)]``
+    over each case's observed variables o_i, computed per missing-data pattern from Sigma^-1 by
+    partitioned-inverse updates. ``chisq = 2 (logl_H1 - logl)`` (per group, floored at 0) with
+    the unrestricted model H1 fitted by EM (Dempster, Laird & Rubin, 1977) exactly as lavaan does
+    it (start, tolerance 1e-5 on the moments, at most 500 iterations), so that chisq and
+    ``unrestricted.logl`` are lavaan's; the baseline is the independence model with free means
+    and variances (fitted by FIML: each variable's observed values); SRMR compares the model with
+    the EM moments. Standard errors come from the observed information (the Hessian of -logl/N,
+    by complex-step differentiation of the analytic gradient; lavaan's default ``information =
+    "observed"`` for missing = "ml"), which is the valid choice when data are missing at random
+    (Kenward & Molenberghs, 1998); modification indices and score tests use the expected
+    information summed over patterns, as lavaan's ``modindices`` and ``lavTestScore`` do by
+    default. lavaan's FIML-corrected "robust" CFI/TLI/RMSEA (``cfi.robust``, ``rmsea.robust``,
+    ...) are not computed.
+
     In R: ``fit <- lavaan::cfa(model, data, group = "g", group.equal = c("loadings"))``, then
     ``fitMeasures(fit)``, ``parameterEstimates(fit)``, ``standardizedSolution(fit)``,
     ``modindices(fit, sort. = TRUE)``; summary statistics: ``cfa(model, sample.cov = S,
-    sample.nobs = N)``.
+    sample.nobs = N)``; full information ML: ``cfa(model, data, missing = "ml")``.
     """
     if group is not None and not isinstance(group, str):
         raise TypeError(f"group: expected a column name (str), got {type(group).__name__}")
@@ -896,6 +1071,8 @@ def cfa(
     if (equal_t or partial_t) and G < 2:
         raise ValueError("equal / group_partial: constraints across groups need group= (or one covariance matrix per group)")
     ms = ms_default if meanstructure is None else bool(meanstructure)
+    if missing == "ml" and not ms:
+        raise ValueError("meanstructure: full information ML (missing='ml') always has a mean structure")
     if ms and not sample.from_data and sample_mean is None:
         raise ValueError("sample_mean: a mean structure needs the sample means")
     if any(e in ("intercepts", "means") for e in equal_t) and not ms:
@@ -1054,7 +1231,7 @@ def invariance(
         Intercepts that must stay equal on each factor; freeing stops before a factor would keep
         fewer (at least 1 is needed to identify the factor means).
     missing : str
-        ``"listwise"``.
+        ``"listwise"`` or ``"ml"`` (full information ML, see :func:`cfa`).
     modindices : int or None
         Modification indices kept in each model's result.
 
@@ -1068,12 +1245,16 @@ def invariance(
     equal loadings and intercepts, factor means free in all groups but the first (Meredith, 1993).
     Each model is compared with the one before by the chi-square difference test and by the change
     in CFI and RMSEA (Cheung & Rensvold, 2002; Chen, 2007). Score tests of the intercept
-    constraints are computed from the expected information at the constrained estimates.
+    constraints are computed from the expected information at the constrained estimates. With
+    ``missing="ml"`` every model is fitted by full information ML on the same cases, the
+    chi-square differences are likelihood-ratio tests between FIML fits (the EM-fitted
+    unrestricted model cancels) and the score tests use the pattern-wise expected information.
 
     In R: ``fits <- lapply(list(NULL, "loadings", c("loadings", "intercepts")), function(e)
     lavaan::cfa(model, data, group = "g", group.equal = e))``; ``lavTestLRT(fits[[1]], fits[[2]],
     fits[[3]])``; ``lavTestScore(fits[[3]])`` for the intercept constraints;
-    ``cfa(..., group.partial = c("x3~1"))`` for partial invariance.
+    ``cfa(..., group.partial = c("x3~1"))`` for partial invariance; add ``missing = "ml"`` to each
+    call for full information ML.
     """
     crit = dict(DEFAULT_CRITERIA if criteria is None else criteria)
     bad = [k for k in crit if k not in ("delta_cfi", "delta_rmsea", "delta_srmr", "alpha")]
@@ -1090,7 +1271,7 @@ def invariance(
     if len(sample.groups) < 2:
         raise NotEstimable(f"not estimable: invariance needs at least 2 groups; {group!r} has {len(sample.groups)}")
     kw = dict(std_lv=bool(std_lv), meanstructure=True)
-    warns: list[str] = []
+    warns: list[str] = list(sample.notes)
     conf = _estimate(model, sample, formulas, equal=(), partial=(), **kw)
     met = _estimate(model, sample, formulas, equal=("loadings",), partial=(), **kw)
     sca = _estimate(model, sample, formulas, equal=("loadings", "intercepts"), partial=(), **kw)
@@ -1176,12 +1357,13 @@ def _intercept_tests(f: _Fitted) -> list[ScoreTest]:
     """Score tests of releasing each equality-constrained observed intercept."""
     out = []
     seen = set()
+    cache: dict = {}
     for r in f.table.rows:
         if r.op == "~1" and r.lhs in f.table.ov and r.free and r.group == 0 and r.pid not in seen:
             sharing = [q for q in f.table.rows if q.pid == r.pid]
             if len({q.group for q in sharing}) < 2:
                 continue
             seen.add(r.pid)
-            x2, k = _eng.release_test(f.spec, f.theta, f.info_inv, r.pid)
+            x2, k = _eng.release_test(f.spec, f.theta, f.mi_info_inv, r.pid, cache=cache)
             out.append(ScoreTest(f"{r.lhs}~1", x2, k, float(stats.chi2.sf(x2, k)) if k else math.nan))
     return out
