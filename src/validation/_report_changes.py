@@ -247,7 +247,7 @@ def render_changes(current: Mapping[str, Mapping], baseline: Mapping | None, k: 
     if not present:
         note = H.esc(baseline.get("note") or "the metrics are absent at that revision")
         head.append(f"<p>No baseline: {note}. Baseline revision {where}. Nothing to compare.</p></section>")
-        return "\n".join(head), f'No baseline to compare with (<a href="#changes">why</a>).'
+        return "\n".join(head), 'No baseline to compare with (<a href="#changes">why</a>).'
     missing = [s for s in current if s not in present]
     changes = compare(current, present, tol)
     compared = sum(len(flatten(current[s])) for s in present if isinstance(current.get(s), Mapping))

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -441,6 +441,42 @@ def icc(
 # --------------------------------------------------------------------------------------------
 
 
+def _paired_codes(r1: Any, r2: Any, levels: Sequence[Any] | None
+                  ) -> tuple[np.ndarray, np.ndarray, list, int, int, list[str]]:
+    """Two raters' ratings of the same targets as category codes: pairs with a missing rating are
+    dropped and counted; categories are ``levels`` (in that order) or the sorted observed values.
+
+    Returns ``(codes1, codes2, levels, n_pairs, n_dropped, warnings)``.
+    """
+    a = r1.to_numpy(dtype=object) if isinstance(r1, pd.Series) else np.asarray(r1, dtype=object).ravel()
+    b = r2.to_numpy(dtype=object) if isinstance(r2, pd.Series) else np.asarray(r2, dtype=object).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"r1 and r2 must have the same length, got {a.shape[0]} and {b.shape[0]}")
+    keep = ~(_is_missing(a) | _is_missing(b))
+    n_dropped = int((~keep).sum())
+    a, b = a[keep], b[keep]
+    n = int(a.shape[0])
+    warnings: list[str] = []
+    if n_dropped:
+        warnings.append(f"{n_dropped} pair(s) with a missing rating dropped")
+    if n == 0:
+        raise NotEstimable("not estimable: no pair of ratings with both raters present")
+    if levels is None:
+        labs = _sorted_levels(np.concatenate([a, b]))
+    else:
+        labs = list(levels)
+        if len(set(labs)) != len(labs):
+            raise ValueError(f"levels must not repeat, got {labs}")
+    index = pd.Index(labs)
+    ca, cb = index.get_indexer(pd.Index(a)), index.get_indexer(pd.Index(b))
+    if (ca < 0).any() or (cb < 0).any():
+        bad = sorted({str(v) for v in np.concatenate([a[ca < 0], b[cb < 0]])})
+        raise ValueError(f"rating(s) {bad} not among levels {labs}")
+    return ca, cb, labs, n, n_dropped, warnings
+
+
+
+
 @dataclasses.dataclass(frozen=True)
 class CohenKappa:
     """Cohen's kappa (unweighted, or weighted with linear or quadratic agreement weights).
@@ -540,32 +576,7 @@ def cohen_kappa(
     level = _check_level(ci)
     if weights not in (None, "linear", "quadratic"):
         raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
-    a = np.asarray(r1, dtype=object).ravel() if not isinstance(r1, pd.Series) else r1.to_numpy(dtype=object)
-    b = np.asarray(r2, dtype=object).ravel() if not isinstance(r2, pd.Series) else r2.to_numpy(dtype=object)
-    if a.shape != b.shape:
-        raise ValueError(f"r1 and r2 must have the same length, got {a.shape[0]} and {b.shape[0]}")
-    keep = ~(_is_missing(a) | _is_missing(b))
-    n_dropped = int((~keep).sum())
-    a, b = a[keep], b[keep]
-    n = int(a.shape[0])
-    warnings: list[str] = []
-    if n_dropped:
-        warnings.append(f"{n_dropped} pair(s) with a missing rating dropped")
-    if n == 0:
-        raise NotEstimable("not estimable: no pair of ratings with both raters present")
-
-    if levels is None:
-        labs = _sorted_levels(np.concatenate([a, b]))
-    else:
-        labs = list(levels)
-        if len(set(labs)) != len(labs):
-            raise ValueError(f"levels must not repeat, got {labs}")
-    index = pd.Index(labs)
-    ca = index.get_indexer(pd.Index(a))
-    cb = index.get_indexer(pd.Index(b))
-    if (ca < 0).any() or (cb < 0).any():
-        bad = sorted({str(v) for v in np.concatenate([a[ca < 0], b[cb < 0]])})
-        raise ValueError(f"rating(s) {bad} not among levels {labs}")
+    ca, cb, labs, n, n_dropped, warnings = _paired_codes(r1, r2, levels)
     c = len(labs)
     if c < 2:
         raise NotEstimable(
@@ -1670,30 +1681,7 @@ def agreement_detail(
     In R: ``psych::cohen.kappa(cbind(r1, r2))`` gives kappa; the rest are closed forms of the
     table ``table(r1, r2)``.
     """
-    a = r1.to_numpy(dtype=object) if isinstance(r1, pd.Series) else np.asarray(r1, dtype=object).ravel()
-    b = r2.to_numpy(dtype=object) if isinstance(r2, pd.Series) else np.asarray(r2, dtype=object).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"r1 and r2 must have the same length, got {a.shape[0]} and {b.shape[0]}")
-    keep = ~(_is_missing(a) | _is_missing(b))
-    n_dropped = int((~keep).sum())
-    a, b = a[keep], b[keep]
-    n = int(a.shape[0])
-    warnings: list[str] = []
-    if n_dropped:
-        warnings.append(f"{n_dropped} pair(s) with a missing rating dropped")
-    if n == 0:
-        raise NotEstimable("not estimable: no pair of ratings with both raters present")
-    if levels is None:
-        labs = _sorted_levels(np.concatenate([a, b]))
-    else:
-        labs = list(levels)
-        if len(set(labs)) != len(labs):
-            raise ValueError(f"levels must not repeat, got {labs}")
-    index = pd.Index(labs)
-    ca, cb = index.get_indexer(pd.Index(a)), index.get_indexer(pd.Index(b))
-    if (ca < 0).any() or (cb < 0).any():
-        bad = sorted({str(v) for v in np.concatenate([a[ca < 0], b[cb < 0]])})
-        raise ValueError(f"rating(s) {bad} not among levels {labs}")
+    ca, cb, labs, n, n_dropped, warnings = _paired_codes(r1, r2, levels)
     q = len(labs)
     if q < 2:
         raise NotEstimable(

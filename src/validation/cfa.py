@@ -71,7 +71,6 @@ from scipy import stats
 from validation import _cfa_engine as _eng
 from validation import _cfa_fit as _fit
 from validation._cfa_syntax import (
-    ALPHA,
     EQUAL_CHOICES,
     LAMBDA,
     NU,
