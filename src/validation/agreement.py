@@ -186,6 +186,30 @@ class ICCResult:
         )
 
 
+def _long_codes(data: Any, targets: Any, raters: Any, ratings: Any
+                ) -> tuple[np.ndarray, pd.Index, np.ndarray, pd.Index]:
+    """Check a long-format table (one row a rating) and code its targets and raters.
+
+    Returns ``(target_codes, target_keys, rater_codes, rater_keys)`` as from ``pd.factorize``.
+    """
+    long_args = (targets, raters, ratings)
+    if any(a is None for a in long_args):
+        raise ValueError(
+            "long format needs all three column names: targets=, raters= and ratings= "
+            f"(got targets={targets!r}, raters={raters!r}, ratings={ratings!r})"
+        )
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("long format needs a pandas DataFrame with the targets, raters and ratings columns")
+    missing_cols = [c for c in long_args if c not in data.columns]
+    if missing_cols:
+        raise ValueError(f"column(s) {missing_cols} not in the data; columns are {list(data.columns)}")
+    t_codes, t_uniques = pd.factorize(data[targets], use_na_sentinel=True)
+    r_codes, r_uniques = pd.factorize(data[raters], use_na_sentinel=True)
+    if (t_codes < 0).any() or (r_codes < 0).any():
+        raise ValueError(f"the {targets!r} and {raters!r} columns must not be blank")
+    return t_codes, t_uniques, r_codes, r_uniques
+
+
 def _icc_matrix(
     data: Any, targets: str | None, raters: str | None, ratings: str | None
 ) -> tuple[np.ndarray, list[str]]:
@@ -208,20 +232,7 @@ def _icc_matrix(
             raise ValueError(f"ratings must be numeric (or blank for missing): {exc}") from None
         labels = [str(c) for c in frame.columns]
         return mat, labels
-    if any(a is None for a in long_args):
-        raise ValueError(
-            "long format needs all three column names: targets=, raters= and ratings= "
-            f"(got targets={targets!r}, raters={raters!r}, ratings={ratings!r})"
-        )
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError("long format needs a pandas DataFrame with the targets, raters and ratings columns")
-    missing_cols = [c for c in long_args if c not in data.columns]
-    if missing_cols:
-        raise ValueError(f"column(s) {missing_cols} not in the data; columns are {list(data.columns)}")
-    t_codes, _t_uniques = pd.factorize(data[targets], use_na_sentinel=True)
-    r_codes, r_uniques = pd.factorize(data[raters], use_na_sentinel=True)
-    if (t_codes < 0).any() or (r_codes < 0).any():
-        raise ValueError(f"the {targets!r} and {raters!r} columns must not be blank")
+    t_codes, _t_uniques, r_codes, r_uniques = _long_codes(data, targets, raters, ratings)
     try:
         values = pd.to_numeric(data[ratings], errors="raise").to_numpy(dtype=float)
     except (ValueError, TypeError) as exc:
@@ -839,20 +850,7 @@ def _ratings_table(
                 return arr.astype(float, copy=False), labels
             arr = arr.astype(object)
         return _maybe_numeric(arr), labels
-    if any(a is None for a in long_args):
-        raise ValueError(
-            "long format needs all three column names: targets=, raters= and ratings= "
-            f"(got targets={targets!r}, raters={raters!r}, ratings={ratings!r})"
-        )
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError("long format needs a pandas DataFrame with the targets, raters and ratings columns")
-    missing_cols = [c for c in long_args if c not in data.columns]
-    if missing_cols:
-        raise ValueError(f"column(s) {missing_cols} not in the data; columns are {list(data.columns)}")
-    t_codes, t_uniques = pd.factorize(data[targets], use_na_sentinel=True)
-    r_codes, r_uniques = pd.factorize(data[raters], use_na_sentinel=True)
-    if (t_codes < 0).any() or (r_codes < 0).any():
-        raise ValueError(f"the {targets!r} and {raters!r} columns must not be blank")
+    t_codes, t_uniques, r_codes, r_uniques = _long_codes(data, targets, raters, ratings)
     nt, nr = len(t_uniques), len(r_uniques)
     cell = t_codes.astype(np.int64) * nr + r_codes
     counts = np.bincount(cell, minlength=nt * nr)
