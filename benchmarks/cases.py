@@ -12,12 +12,12 @@ ROOT_INSTRUMENTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "
 
 
 def _instruments():
-    from validation.instruments import load_instrument
+    from validation.battery.instruments import load_instrument
     return load_instrument(ROOT_INSTRUMENTS / "vera2r.yaml"), load_instrument(ROOT_INSTRUMENTS / "sq.yaml")
 
 
 def synthesize_cases() -> list[Case]:
-    from validation.synthetic import SyntheticConfig, generate
+    from validation.battery.synthetic import SyntheticConfig, generate
 
     def setup():
         vera, sq = _instruments()
@@ -37,7 +37,7 @@ def likert(n: int, k: int, seed: int, levels: int = 7) -> pd.DataFrame:
 
 def reliability_cases() -> list[Case]:
     import pingouin as pg
-    from validation.reliability import cronbach_alpha
+    from validation.stats.reliability import cronbach_alpha
 
     big = Case("cronbach_alpha: 100,000 x 34", lambda: likert(100_000, 34, 1),
                lambda d: cronbach_alpha(d),
@@ -54,7 +54,7 @@ def reliability_cases() -> list[Case]:
 
 def agreement_cases() -> list[Case]:
     import pingouin as pg
-    from validation.agreement import icc
+    from validation.stats.agreement import icc
 
     def setup():
         rng = np.random.default_rng(3)
@@ -75,7 +75,7 @@ def agreement_cases() -> list[Case]:
 
 def predictive_cases() -> list[Case]:
     from sklearn.metrics import roc_auc_score
-    from validation.predictive import delong_test, roc_auc
+    from validation.stats.predictive import delong_test, roc_auc
 
     def setup(n=1_000_000):
         rng = np.random.default_rng(4)
@@ -122,7 +122,7 @@ def predictive_cases() -> list[Case]:
                           [Peer("loop of sklearn roc_auc_score", fn=sk_loop, repeat=1),
                            Peer("R pROC ci.auc bootstrap", r_code=boot_r, repeat=1)],
                           repeat=3, target="at least 20x faster than pROC and than a loop of sklearn"))
-    from validation.predictive import harrell_c
+    from validation.stats.predictive import harrell_c
 
     def setup_c(n=100_000):
         rng = np.random.default_rng(8)
@@ -140,7 +140,7 @@ def predictive_cases() -> list[Case]:
 
 
 def factor_cases() -> list[Case]:
-    from validation.factor import parallel_analysis, polychoric
+    from validation.stats.factor import parallel_analysis, polychoric
 
     def ordinal():
         rng = np.random.default_rng(5)
@@ -164,7 +164,7 @@ def factor_cases() -> list[Case]:
 
 def cfa_cases() -> list[Case]:
     import semopy
-    from validation.cfa import cfa, invariance
+    from validation.stats.cfa import cfa, invariance
 
     model = "\n".join(f"F{f + 1} =~ " + " + ".join(f"i{6 * f + j + 1}" for j in range(6)) for f in range(4))
 
@@ -201,7 +201,7 @@ def cfa_cases() -> list[Case]:
 
 def agreement_more_cases() -> list[Case]:
     import krippendorff
-    from validation.agreement import krippendorff_alpha
+    from validation.stats.agreement import krippendorff_alpha
 
     def setup():
         rng = np.random.default_rng(6)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.agreement import cohen_kappa, fleiss_kappa, icc
-from validation.results import NotEstimable, to_dict
+from validation.stats.agreement import cohen_kappa, fleiss_kappa, icc
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 FORMS = ["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"]

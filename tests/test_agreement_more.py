@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.agreement import (
+from validation.stats.agreement import (
     _CrossedREML,
     agreement_detail,
     bland_altman,
@@ -33,7 +33,7 @@ from validation.agreement import (
     percent_agreement,
     sem_sdc,
 )
-from validation.results import NotEstimable, to_dict
+from validation.stats.results import NotEstimable, to_dict
 
 krippendorff = pytest.importorskip("krippendorff")
 

@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation import _cfa_engine as eng
-from validation import cfa as cfa_mod
-from validation._cfa_fit import rmsea_ci, zeroin
-from validation._cfa_syntax import parse_model
-from validation.cfa import CFAResult, cfa, invariance
-from validation.results import NotEstimable, to_dict
+from validation.stats.cfa import _engine as eng
+from validation.stats import cfa as cfa_mod
+from validation.stats.cfa._fit import rmsea_ci, zeroin
+from validation.stats.cfa._syntax import parse_model
+from validation.stats.cfa import CFAResult, cfa, invariance
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 
@@ -683,7 +683,7 @@ def test_non_convergence_is_not_estimable(hs, hsref, monkeypatch):
 
 def test_fit_ml_reports_non_convergence(hs, hsref):
     formulas, sample, ms = cfa_mod._prepare(hsref["model"], hs, None, None, None, None, "listwise", True)
-    from validation._cfa_syntax import parameter_table
+    from validation.stats.cfa._syntax import parameter_table
 
     table = parameter_table(formulas, ngroups=1, meanstructure=False, std_lv=False, equal=(), partial=())
     spec = eng.Spec(table, sample.cov, sample.mean, sample.nobs)

@@ -28,10 +28,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from validation import _cfa_engine as eng
-from validation import cfa as cfa_mod
-from validation.cfa import CFAResult, cfa, invariance
-from validation.results import NotEstimable, to_dict
+from validation.stats.cfa import _engine as eng
+from validation.stats import cfa as cfa_mod
+from validation.stats.cfa import CFAResult, cfa, invariance
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.design import DESIGN_LABELS, InternalKeys, RatingDesign, describe_rating_design
-from validation.results import NotEstimable, to_dict
+from validation.battery.design import DESIGN_LABELS, InternalKeys, RatingDesign, describe_rating_design
+from validation.stats.results import NotEstimable, to_dict
 
 
 def long(pairs: list[tuple], group: dict | None = None) -> pd.DataFrame:

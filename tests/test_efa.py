@@ -25,10 +25,10 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
-from validation import _polychoric as pc
-from validation import _rotation as rot
-from validation.factor import efa, polychoric
-from validation.results import NotEstimable, to_dict
+from validation.stats import _polychoric as pc
+from validation.stats import _rotation as rot
+from validation.stats.factor import efa, polychoric
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 ROT = {"none": None, "varimax": "varimax", "promax": "promax", "oblimin": "oblimin", "geominQ": "geomin"}

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from validation.factor import _first_not_above, bartlett, eigenvalues, kmo, parallel_analysis
-from validation.reliability import _pairwise_moments
-from validation.results import NotEstimable, to_dict
+from validation.stats.factor import _first_not_above, bartlett, eigenvalues, kmo, parallel_analysis
+from validation.stats._checks import pairwise_moments as _pairwise_moments
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 RTOL = 1e-10

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validation.instruments import InstrumentError, Questionnaire, SPJInstrument, load_instrument
+from validation.battery.instruments import InstrumentError, Questionnaire, SPJInstrument, load_instrument
 
 INSTRUMENTS = Path(__file__).resolve().parents[1] / "instruments"
 

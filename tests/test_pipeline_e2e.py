@@ -69,11 +69,13 @@ def test_outputs_exist_and_hold_provenance(project: Path):
     for name in ("cases", "vera_ratings", "sq_responses", "outcomes"):
         assert (project / "data/clean" / f"{name}.parquet").stat().st_size > 0
         assert (project / "data/synthetic" / f"{name}.csv").stat().st_size > 0
-    commit = _run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    from validation.pipeline.provenance import code_identity
+    stage_of = {"data_quality": "validate"}
     for m in METRICS:
         doc = json.loads((project / "reports/metrics" / f"{m}.json").read_text())
         prov = doc["provenance"]
-        assert prov["git_commit"] == commit
+        assert "git_commit" not in prov                    # content identifies the code, not a commit
+        assert prov["code"] == code_identity(stage_of.get(m, m))
         assert len(prov["data_md5"]) == 32
         assert prov["packages"]["numpy"]
         assert prov["params"], m
@@ -129,3 +131,17 @@ def test_failed_stage_leaves_last_good_outputs(project: Path):
     finally:
         params_path.write_text(original)
         shutil.rmtree(broken)
+
+
+def test_fresh_clone_reproduces_the_committed_outputs(tmp_path):
+    """A clone of the committed HEAD, as a new user gets it: `dvc repro` regenerates the synthetic
+    battery and leaves `git status` empty (dvc.lock, metrics, figures and report byte-identical)."""
+    dest = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(ROOT), str(dest)], tmp_path)
+    env_src = str(dest / "src")                          # run the clone's code, not this checkout's
+    r = subprocess.run(["dvc", "repro"], cwd=dest, capture_output=True, text=True, timeout=1200,
+                       env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                                PYTHONPATH=env_src, DVC_NO_ANALYTICS="1", MPLBACKEND="Agg", PYTHONHASHSEED="0"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    status = _run(["git", "status", "--porcelain"], dest).stdout
+    assert status == "", f"a fresh clone's dvc repro changed committed files:\n{status}"

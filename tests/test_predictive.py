@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.predictive import delong_test, harrell_c, roc_auc, roc_curve
-from validation.results import NotEstimable, to_dict
+from validation.stats.predictive import delong_test, harrell_c, roc_auc, roc_curve
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 DIRECTION = {"<": "higher", ">": "lower"}

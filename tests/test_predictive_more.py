@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import validation.predictive as pred
-from validation.predictive import (
+import validation.stats.predictive as pred
+from validation.stats.predictive import (
     _bootstrap_aucs,
     _bootstrap_count_chunks,
     _bootstrap_index_chunks,
@@ -29,7 +29,7 @@ from validation.predictive import (
     holm,
     roc_auc,
 )
-from validation.results import NotEstimable, to_dict
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.contract import load_tables
-from validation.factor import efa, parallel_analysis
-from validation.instruments import load_instrument
-from validation.synthetic import SyntheticConfig, generate
+from validation.battery.contract import load_tables
+from validation.stats.factor import efa, parallel_analysis
+from validation.battery.instruments import load_instrument
+from validation.battery.synthetic import SyntheticConfig, generate
 
 INSTRUMENTS = Path(__file__).resolve().parents[1] / "instruments"
 
@@ -57,7 +57,7 @@ def test_parallel_analysis_finds_three_sq_factors(battery):
 
 def test_auc_of_latent_risk_matches_truth(battery):
     """The AUC of the generator's latent risk R lies within sampling error of the true AUC."""
-    from validation.predictive import roc_auc
+    from validation.stats.predictive import roc_auc
 
     tables, truth, vera, sq = battery
     b = generate(SyntheticConfig(n_cases=3000, seed=11), vera, sq)
@@ -72,8 +72,8 @@ def test_auc_of_latent_risk_matches_truth(battery):
 
 def test_invariance_finds_the_planted_intercept_violation():
     """Across sites, scalar invariance fails and partial invariance frees exactly the planted items first."""
-    from validation.cfa import invariance
-    from validation.scoring import sq_keyed
+    from validation.stats.cfa import invariance
+    from validation.battery.scoring import sq_keyed
 
     vera = load_instrument(INSTRUMENTS / "vera2r.yaml")
     sq = load_instrument(INSTRUMENTS / "sq.yaml")

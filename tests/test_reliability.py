@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.reliability import (
+from validation.stats.reliability import (
     AlphaResult,
     OmegaResult,
     _boot_weight_batches,
@@ -21,7 +21,7 @@ from validation.reliability import (
     item_statistics,
     omega,
 )
-from validation.results import NotEstimable, to_dict
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 RTOL = 1e-10  # closed-form statistics: R and numpy agree to rounding
@@ -342,7 +342,7 @@ def test_negative_item_warning():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"ci": 1.5}, "ci: expected"),
+        ({"ci": 1.5}, "ci must be a confidence level"),
         ({"ci_method": "wald"}, "ci_method"),
         ({"missing": "mean"}, "missing"),
         ({"ci_method": "bootstrap", "n_boot": 0}, "n_boot"),

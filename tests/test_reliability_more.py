@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.reliability import (
+from validation.stats.reliability import (
     OmegaHierarchicalResult,
     _boot_polychoric,
     _boot_weight_batches,
@@ -22,7 +22,7 @@ from validation.reliability import (
     ordinal_alpha,
     ordinal_omega,
 )
-from validation.results import NotEstimable, to_dict
+from validation.stats.results import NotEstimable, to_dict
 
 REF = Path(__file__).parent / "reference"
 TOL = 1e-6  # psych agrees to ~1e-11 where its optimiser path is the same
@@ -359,7 +359,7 @@ def test_ordinal_closed_form_equal_tetrachorics(k):
 def test_bootstrap_polychoric_equals_replicate_by_replicate(folder):
     """The vectorised resampled polychoric matrices are those of validation.factor.polychoric on each
     resample (global thresholds in relx_ordinal3, per-pair thresholds in relx_ordinal3_missing)."""
-    from validation.factor import polychoric
+    from validation.stats.factor import polychoric
 
     x, _ = load(folder)
     x = x.drop(columns=[c for c in x if x[c].nunique() < 2])

@@ -9,21 +9,21 @@ import re
 
 import pytest
 
-from validation._report_checklists import AUTHORS, FILLED, checklists
-from validation._report_html import counts_with_total, svg_inline
-from validation._report_limits import limitations
-from validation._report_rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, cutoff, indicator_verdict,
+from validation.report.checklists import AUTHORS, FILLED, checklists
+from validation.report.html import counts_with_total, svg_inline
+from validation.report.limits import limitations
+from validation.report.rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, cutoff, indicator_verdict,
                                       invariance_verdict, merge_params, verdict)
-from validation._report_summary import key_figures
-from validation.report import build_report
+from validation.report.summary import key_figures
+from validation.report.build import build_report
 
 
 def ci(lo, hi, level=0.95):
     return {"lower": lo, "upper": hi, "level": level, "method": "test"}
 
 
-def prov(commit="abc1234def", modified=False, input_dir="data/raw"):
-    return {"stage": "x", "git_commit": commit, "code_modified": modified, "data_md5": "0" * 32,
+def prov(sha="abc1234def" * 6 + "abcd", input_dir="data/raw"):
+    return {"stage": "x", "code": {"version": "0.1.0", "sha256": sha, "files": 20}, "data_md5": "0" * 32,
             "inputs": ["data/clean/cases.parquet"],
             "params": {"validate": {"input_dir": input_dir}, "reliability": {"ci_method": "feldt", "n_boot": 10}},
             "packages": {"python": "3.11", "numpy": "2.3", "validation": "0.1.0"}}
@@ -293,10 +293,6 @@ def _alpha_ne(m):
     m["reliability"]["vera"]["domains"]["BA"]["overall"]["alpha"] = {"not_estimable": "not estimable: constant item"}
 
 
-def _modified(m):
-    m["agreement"]["provenance"]["code_modified"] = True
-
-
 @pytest.mark.parametrize("change,kind,text", [
     (_synthetic, "synthetic", "SYNTHETIC DATA"),
     (_placeholder, "placeholder", "Placeholder SQ key"),
@@ -311,7 +307,6 @@ def _modified(m):
     (_not_rated, "not_rated", "BA4 25.0%"),
     (_sq_missing, "sq_missing", "SQ07 30.0%"),
     (_alpha_ne, "not_estimable", "constant item"),
-    (_modified, "code_modified", "Uncommitted code"),
 ])
 def test_each_condition_triggers_its_limitation(change, kind, text):
     m = clean_metrics()
@@ -461,19 +456,16 @@ def test_page_is_self_contained_linked_and_deterministic():
     assert not re.search(r"\b20\d\d-\d\d-\d\d\b", html)        # no date
 
 
-def test_version_section_states_commit_data_hash_parameters_and_packages():
+def test_version_section_states_code_hash_data_hash_parameters_and_packages():
     html = build_report(clean_metrics(), {}, params={"k_suppress": 7},
-                        version={"git_commit": "0123456789abcdef", "code_modified": True,
+                        version={"validation": "0.1.0", "code_sha256": "0123456789abcdef" * 4,
                                  "data_dvc_md5": "feedbeef.dir", "baseline": "HEAD"})
     v = html[html.index('id="version"'):]
-    for text in ("0123456789abcdef", "feedbeef.dir", "0" * 32, "n_boot = 10", "k_suppress = 7", "numpy", "2.3",
-                 "validation", "data/raw"):
+    for text in ("0123456789abcdef" * 4, "feedbeef.dir", "0" * 32, "n_boot = 10", "k_suppress = 7", "numpy", "2.3",
+                 "validation", "data/raw", "abc1234defab"):
         assert text in v, text
-    assert "(code modified)" in html[:html.index('id="summary"')]
-    m = clean_metrics()
-    m["predictive"]["provenance"]["git_commit"] = "fff0000"
-    assert kinds(m) == set()                                 # stages skipped by DVC keep their commit
-    assert "The metrics come from 2 commits" in build_report(m, {})
+    assert "Version: validation 0.1.0" in html[:html.index('id="summary"')]
+    assert "report built at git commit" not in v              # content, never a commit: reruns do not drift
     assert "software: validation 0.1.0 on Python 3.11" in html
 
 

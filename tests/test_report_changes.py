@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validation._report_changes import compare, flatten, input_changes
-from validation.report import build_report
-from validation.stages import report as stage
+from validation.report.changes import compare, flatten, input_changes
+from validation.report.build import build_report
+from validation.pipeline.stages import report as stage
 
 
 def ci(lo, hi):
@@ -98,7 +98,7 @@ def test_changes_section_in_the_page():
     baseline = {"revision": "HEAD", "commit": "0123456789abcdef0123", "metrics": {"agreement": BASE}}
     html = build_report({"agreement": moved_baseline()}, {}, baseline=baseline, k_suppress=5)
     sec = html[html.index('id="changes"'):html.index('id="version"')]
-    assert "<code>HEAD</code> (commit <code>0123456789ab</code>)" in sec
+    assert "Baseline <code>HEAD</code>." in sec
     assert "beyond sampling error" in sec and "do not overlap" in sec
     rows = {r.split("</td>")[1]: r for r in sec.split("<tr>") if "</td>" in r}
     beyond = rows["<td class=l>domain_icc / BA / forms / ICC2 / icc"]
@@ -136,9 +136,12 @@ def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def _project(root: Path, metrics: dict) -> dict:
-    params = {"validate": {"input_dir": "data/raw"}, "report": {"k_suppress": 5, "baseline": "HEAD"}}
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+def _project(root: Path, metrics: dict):
+    from validation.pipeline.config import ValidateConfig, load_config
+    from validation.report.rules import ReportConfig
+    config = load_config(Path(__file__).resolve().parents[1])
+    config = config.with_section("validate", ValidateConfig(input_dir="data/raw"))
+    params = config.with_section("report", ReportConfig.from_params({"k_suppress": 5, "baseline": "HEAD"}))
     (root / "dvc.yaml").write_text("stages: {}\n")
     (root / "reports/metrics").mkdir(parents=True)
     (root / "reports/figures/structure").mkdir(parents=True)
@@ -181,7 +184,8 @@ def test_stage_reads_the_baseline_from_git_and_writes_the_same_bytes_twice(tmp_p
     stage.run(tmp_path, params)
     assert out.read_bytes() == first
     html = first.decode()
-    assert "1 beyond sampling error" in html and b["commit"][:12] in html
+    assert "1 beyond sampling error" in html and "Baseline <code>HEAD</code>" in html
+    assert b["commit"][:12] not in html                       # the page names no commit: reruns do not drift
     assert "5bc3da245c6bb173a9675f215e3fd4a9.dir" in html
     print(f"\nreport stage on hand-made metrics: {elapsed:.2f} s")
 
@@ -192,5 +196,8 @@ def test_stage_reports_missing_metrics_and_bad_parameters(tmp_path):
     with pytest.raises(stage.StageError, match="agreement.json is missing: run the agreement stage"):
         stage.run(tmp_path, params)
     (tmp_path / "reports/metrics/agreement.json").write_text("{}")
-    with pytest.raises(stage.StageError, match="k_suppress"):
-        stage.run(tmp_path, {**params, "report": {"k_suppress": -1}})
+    from validation.pipeline.config import ConfigError, validate_params
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    raw["report"]["k_suppress"] = -1
+    with pytest.raises(ConfigError, match="report.k_suppress: found -1, expected a value >= 1"):
+        validate_params(raw)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validation._report_limits import is_synthetic
-from validation.report import build_report
+from validation.report.limits import is_synthetic
+from validation.report.build import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("data_quality", "reliability", "structure", "agreement", "predictive")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.instruments import load_instrument
-from validation.scoring import domain_totals, primary_ratings, scale_scores, sq_keyed
+from validation.battery.instruments import load_instrument
+from validation.battery.scoring import domain_totals, primary_ratings, scale_scores, sq_keyed
 
 INSTRUMENTS = Path(__file__).resolve().parents[1] / "instruments"
 VERA = load_instrument(INSTRUMENTS / "vera2r.yaml")

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from validation.agreement import (agreement_detail, bland_altman, cohen_kappa, gwet_ac, icc, icc_reml,
+from validation.stats.agreement import (agreement_detail, bland_altman, cohen_kappa, gwet_ac, icc, icc_reml,
                                   krippendorff_alpha, sem_sdc)
-from validation.design import describe_rating_design
-from validation.instruments import load_instrument
-from validation.scoring import domain_totals
-from validation.stages import agreement as stage
-from validation.stages.__main__ import main
+from validation.battery.design import describe_rating_design
+from validation.battery.instruments import load_instrument
+from validation.battery.scoring import domain_totals
+from validation.pipeline.stages import agreement as stage
+from validation.pipeline.stages.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ("reports/metrics/agreement.json", "reports/figures/agreement")
@@ -300,12 +300,13 @@ def test_landis_koch_bands(metrics):
 
 
 def test_band_edges():
-    spec_l = {"closed": "left", "limits": {"a": [-1.0, 0.5], "b": [0.5, 1.0]}}
-    spec_r = {"closed": "right", "limits": {"a": [-1.0, 0.5], "b": [0.5, 1.0]}}
-    assert stage._band(0.5, spec_l) == "b" and stage._band(0.5, spec_r) == "a"
-    assert stage._band(1.0, spec_l) == "b" and stage._band(-1.0, spec_r) == "a"
-    assert stage._band(-3.0, spec_l) == "a" and stage._band(None, spec_l) is None
-    assert stage._interpret(0.4, {"lower": 0.2, "upper": 0.7}, spec_l) == {"band": "a", "band_ci": "a to b"}
+    from validation.report.rules import Bands
+    spec_l = Bands(source="s", closed="left", limits={"a": [-1.0, 0.5], "b": [0.5, 1.0]})
+    spec_r = Bands(source="s", closed="right", limits={"a": [-1.0, 0.5], "b": [0.5, 1.0]})
+    assert spec_l.band(0.5) == "b" and spec_r.band(0.5) == "a"
+    assert spec_l.band(1.0) == "b" and spec_r.band(-1.0) == "a"
+    assert spec_l.band(-3.0) == "a" and spec_l.band(None) is None
+    assert spec_l.interpret(0.4, {"lower": 0.2, "upper": 0.7}) == {"band": "a", "band_ci": "a to b"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ def test_invalid_params_are_refused_before_any_work(tmp_path, capsys):
 
 
 def test_plot_helpers(tmp_path):
-    from validation import plots_agreement as plots
+    from validation.report.figures import agreement as plots
 
     assert plots.clip_bands({"poor": (-1.0, 0.0), "fair": (0.0, 0.5), "far": (2.0, 3.0)}, (-0.2, 1.0)) == {
         "poor": (-0.2, 0.0), "fair": (0.0, 0.5)}

@@ -20,18 +20,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from validation.contract import load_tables
-from validation.instruments import load_instrument
-from validation.plots_predictive import count_label
-from validation.predictive import (band_calibration, cutoff_table, delong_test, harrell_c, holm, roc_auc,
+from validation.battery.contract import load_tables
+from validation.battery.instruments import load_instrument
+from validation.report.figures.predictive import count_label
+from validation.stats.predictive import (band_calibration, cutoff_table, delong_test, harrell_c, holm, roc_auc,
                                    roc_curve)
-from validation.results import to_dict
-from validation.scoring import domain_totals, scale_scores
-from validation.stages import predictive as stage
-from validation.stages._common import StageError
-from validation.stages.__main__ import main
-from validation.survival import cox, kaplan_meier, logrank, time_dependent_auc, uno_c
-from validation.synthetic import SyntheticConfig, generate
+from validation.stats.results import to_dict
+from validation.battery.scoring import domain_totals, scale_scores
+from validation.pipeline.stages import predictive as stage
+from validation.pipeline.common import StageError
+from validation.pipeline.config import PredictiveConfig
+from validation.pipeline.stages.__main__ import main
+from validation.stats.survival import cox, kaplan_meier, logrank, time_dependent_auc, uno_c
+from validation.battery.synthetic import SyntheticConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ("reports/metrics/predictive.json", "reports/figures/predictive", "reports/plots/roc.csv",
@@ -334,7 +335,7 @@ def test_comparison_of_a_protective_domain_orients_it():
     r = rng.standard_normal(n)
     y = (r + rng.standard_normal(n) > 1.2).astype(int)
     d = pd.DataFrame({"event": y, "A": r + rng.standard_normal(n), "P": -r + rng.standard_normal(n)})
-    st = stage.settings({"outcomes": ["x"], "min_events": 10})
+    st = PredictiveConfig(outcomes=("x",), min_events=10)
     comp = stage.comparisons_block(d, [("A", "P")], {"A": "higher", "P": "lower"}, st)
     test = comp["tests"][0]["delong"]
     assert test["auc1"] == pytest.approx(roc_auc(y, d["A"], direction="higher").auc, abs=1e-15)
@@ -438,10 +439,10 @@ def test_bad_parameters_stop_the_stage_with_a_message(declined: Path, capsys):
     assert "'SQ nothing' matches no predictor" in capsys.readouterr().err
     _set_params(declined, comparisons=[], cox_per="decade")
     assert _run(declined, "predictive") == 2
-    assert "predictive.cox_per must be 'sd'" in capsys.readouterr().err
+    assert "predictive.cox_per: found 'decade', expected one of sd or unit" in capsys.readouterr().err
     _set_params(declined, cox_per="sd", base_rates=[0, 0.05])
     assert _run(declined, "predictive") == 2
-    assert "predictive.base_rates: every value must lie in (0.0, 1.0)" in capsys.readouterr().err
+    assert "predictive.base_rates.0: found 0, expected a value > 0" in capsys.readouterr().err
     assert _snapshot(declined) == before                  # the last good outputs stay
 
 
@@ -462,7 +463,7 @@ def test_risk_total_predicts_as_the_truth_allows(tmp_path):
     t = load_tables(tmp_path, vera, sq)
     tables = {"vera_ratings": t.vera_ratings, "sq_responses": t.sq_responses}
     frame, direction = stage.predictors(tables, vera, sq, "prorate", 0.8)
-    st = stage.settings({"outcomes": ["any"], "n_boot": 100})
+    st = PredictiveConfig(outcomes=("any",), n_boot=100)
     o = t.outcomes[t.outcomes["outcome"] == "any"][["case_id", "event", "time_days"]]
     d = frame.merge(o, on="case_id")
     truth = battery.truth["outcomes"]["any"]

@@ -8,7 +8,13 @@ import re
 
 import pytest
 
-from validation.stages._common import atomic_outputs, dumps, hash_paths, provenance
+from pathlib import Path
+
+from validation.pipeline.config import load_config
+from validation.pipeline.outputs import atomic_outputs, dumps
+from validation.pipeline.provenance import code_identity, hash_paths, provenance
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_atomic_outputs_commit_replaces_files_and_folders(tmp_path):
@@ -46,12 +52,26 @@ def test_dumps_is_canonical_and_refuses_nan():
 
 def test_provenance_is_stable_and_has_no_timestamp(tmp_path):
     (tmp_path / "d.csv").write_text("a,b\n1,2\n")
-    p1 = provenance(tmp_path, "s", {"sec": {"k": 1}}, ["d.csv"], ("sec",))
-    p2 = provenance(tmp_path, "s", {"sec": {"k": 1}}, ["d.csv"], ("sec",))
+    config = load_config(ROOT)
+    for rel in (config.instruments.vera, config.instruments.sq):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes((ROOT / rel).read_bytes())
+    p1 = provenance(tmp_path, "validate", config, ["d.csv"], ("validate",))
+    p2 = provenance(tmp_path, "validate", config, ["d.csv"], ("validate",))
     assert p1 == p2
-    assert p1["params"] == {"sec": {"k": 1}} and len(p1["data_md5"]) == 32
+    assert p1["params"] == {"validate": config.validate.model_dump()} and len(p1["data_md5"]) == 32
+    assert p1["code"] == code_identity("validate") and len(p1["code"]["sha256"]) == 64
+    assert "git_commit" not in p1
     text = json.dumps(p1)
     assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text)
     assert not any(k in p1 for k in ("time", "date", "timestamp", "created"))
     (tmp_path / "d.csv").write_text("a,b\n1,3\n")
     assert hash_paths(tmp_path, ["d.csv"]) != p1["data_md5"]
+
+
+def test_code_identity_follows_the_stage_code_only():
+    """Each stage's code hash covers the files it runs, so it differs between stages that run
+    different modules and does not depend on git."""
+    a, s = code_identity("agreement"), code_identity("structure")
+    assert a["sha256"] != s["sha256"]
+    assert a == code_identity("agreement")

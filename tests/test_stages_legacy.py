@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validation.stages import STAGES
-from validation.stages.__main__ import main
+from validation.pipeline.stages import STAGES
+from validation.pipeline.stages.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_all_stages_run_on_vera2(legacy_project: Path):
 
 def test_unknown_stage_and_missing_inputs_give_clear_messages(legacy_project: Path, capsys):
     assert main(["nonsense"]) == 2
-    assert "usage: python -m validation.stages" in capsys.readouterr().err
+    assert "usage: python -m validation.pipeline.stages" in capsys.readouterr().err
     assert main(["reliability"]) == 2
     err = capsys.readouterr().err
     assert "clean tables missing" in err and "run the validate stage first" in err

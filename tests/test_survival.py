@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.predictive import harrell_c, roc_auc
-from validation.results import NotEstimable, to_dict
-from validation.survival import cox, kaplan_meier, logrank, time_dependent_auc, uno_c
+from validation.stats.predictive import harrell_c, roc_auc
+from validation.stats.results import NotEstimable, to_dict
+from validation.stats.survival import cox, kaplan_meier, logrank, time_dependent_auc, uno_c
 
 REF = Path(__file__).parent / "reference"
 

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from scipy import integrate, optimize, special, stats
 
-from validation.instruments import load_instrument
-from validation.synthetic import OUTCOMES, Battery, SyntheticConfig, _auc, _cox_slope, _suppress, generate
+from validation.battery.instruments import load_instrument
+from validation.battery.synthetic import OUTCOMES, Battery, SyntheticConfig, _auc, _cox_slope, _suppress, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUMENTS = ROOT / "instruments"

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .instruments import Questionnaire, SPJInstrument, load_instrument
+from validation.battery.instruments import Questionnaire, SPJInstrument, load_instrument
 
 __all__ = [
     "TABLES",
@@ -160,7 +160,7 @@ def pipeline_command() -> list[str]:
 
 def pipeline_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of ``make repro``: analytics off, this interpreter's folder first on the PATH
-    (the stages run ``python -m validation.stages``), a file-only matplotlib backend."""
+    (the stages run ``python -m validation.pipeline.stages``), a file-only matplotlib backend."""
     env = dict(os.environ if base is None else base)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")

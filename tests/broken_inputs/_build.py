@@ -6,8 +6,14 @@ Run from the project folder:  python tests/broken_inputs/_build.py
 The output is committed; the tests read it and never run this script.
 
 expected.json: {"description": ..., "remove": [files of _valid/ to leave out], "k_anonymity": k
-(optional), "problems": [{"file", "row", "column", "value", "rule", "text"}]} where "text" is a
-fragment of the problem's expected-value text.
+(optional), "problems": [{"file", "row", "column", "value", "rule", "text"}], "notes": {file:
+[fragments]} (optional)} where "text" is a fragment of the problem's expected-value text and
+"notes" fragments of how a file was read (ContractError.notes, CleanTables.reading; exactly these
+files have notes).
+
+Some folders are exports that are *read*, not refused (spreadsheet and statistics-package quirks
+whose intent is unambiguous): their expected.json has "reads_as_valid": true and no problems, and
+the tables must load equal to those of _valid/.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import csv
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,6 +39,7 @@ def _instrument(name: str) -> dict:
 
 
 VERA = _instrument("vera2r.yaml")
+VERA2 = _instrument("vera2.yaml")
 SQ = _instrument("sq.yaml")
 INDICATORS = [i for d in VERA["domains"] for i in d["items"]]
 ADDITIONAL = [i for g in VERA["additional"]["groups"] for i in g["items"]]
@@ -113,11 +121,25 @@ def baseline() -> dict[str, list[list[str]]]:
     return {"cases.csv": cases, "vera_ratings.csv": ratings, "sq_responses.csv": sq, "outcomes.csv": outcomes}
 
 
-def to_csv(rows: list[list[str]]) -> bytes:
+def to_text(rows: list[list[str]], sep: str = ",", eol: str = "\n") -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, delimiter=sep, lineterminator=eol)
     w.writerows(rows)
-    return buf.getvalue().encode("utf-8")
+    return buf.getvalue()
+
+
+def to_csv(rows: list[list[str]]) -> bytes:
+    return to_text(rows).encode("utf-8")
+
+
+def xlsx_bytes() -> bytes:
+    """A tiny ZIP archive with the first part of an .xlsx (fixed time stamps: reproducible)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0))
+        z.writestr(info, '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                         'openxmlformats.org/package/2006/content-types"/>')
+    return buf.getvalue()
 
 
 def to_parquet(rows: list[list[str]], types: dict[str, pa.DataType] | None = None) -> bytes:
@@ -168,24 +190,65 @@ def faults(base: dict[str, list[list[str]]]) -> list[dict]:
     b = {k: copy(v) for k, v in base.items()}
     F: list[dict] = []
 
-    def add(name: str, description: str, files: dict, problems: list[dict], remove=(), k=None):
+    def add(name: str, description: str, files: dict, problems: list[dict], remove=(), k=None,
+            notes: dict | None = None):
         F.append({"name": name, "description": description, "files": files, "remove": list(remove),
-                  "k": k, "problems": problems})
+                  "k": k, "problems": problems, "notes": notes or {}})
+
+    def read(name: str, description: str, files: dict, notes: dict | None = None):
+        """An export that is read: the tables equal those of _valid/."""
+        F.append({"name": name, "description": description, "files": files, "remove": [],
+                  "k": None, "problems": [], "notes": notes or {}, "reads_as_valid": True})
 
     # --- files ---------------------------------------------------------------------------
     add("missing_table", "outcomes is in neither format", {},
         [P(O, None, None, None, "missing_table", "outcomes.csv or outcomes.parquet")], remove=[O])
     add("both_formats", "cases is there as CSV and as Parquet", {"cases.parquet": to_parquet(b[C])},
         [P(C, None, None, "cases.csv, cases.parquet", "both_formats", "exactly one of cases.csv or cases.parquet")])
-    raw = to_csv(b[C]).decode("utf-8").split("\n")
-    raw[4] = raw[4][:-1] + "séparatiste"        # line 5: PSN-004, ideology, in Latin-1
-    raw[8] = raw[8][:-len("jihadist")] + "jihadisté"  # line 9: PSN-008
-    latin = "\n".join(raw).encode("latin-1")
-    off1 = latin.index("séparatiste".encode("latin-1")) + 1
-    off2 = latin.index("jihadisté".encode("latin-1")) + len("jihadist")
-    add("not_utf8", "cases saved in Latin-1 with two accented letters", {C: latin},
-        [P(C, 5, None, "\\xe9", "not_utf8", f"byte offset {off1}"),
-         P(C, 9, None, "\\xe9", "not_utf8", f"byte offset {off2}")])
+    dos = to_csv(edit(edit(copy(b[C]), 5, "site", "Zürich"), 9, "site", "Zürich")).decode("utf-8")
+    dos_bytes = dos.encode("cp437")            # DOS code page 437: ü is 0x81, undefined in cp1252
+    off1 = dos_bytes.index(b"Z\x81") + 1
+    off2 = dos_bytes.index(b"Z\x81", off1) + 1
+    add("not_utf8", "cases saved in DOS code page 437 (site 'Zürich' on rows 5 and 9): byte 0x81 is "
+        "neither UTF-8 nor Windows-1252, so nothing is guessed", {C: dos_bytes},
+        [P(C, 5, None, "\\x81", "not_utf8", f"byte offset {off1} of the file, on line 5, is not UTF-8, "
+           "and the file is not Windows-1252 (cp1252) either"),
+         P(C, 9, None, "\\x81", "not_utf8", f"byte offset {off2}")])
+    accents = edit(edit(copy(b[C]), 5, "ideology", "séparatiste"), 9, "ideology", "jihadisté")
+    add("cp1252_accents", "cases saved from Excel as 'CSV (comma delimited)' in Windows-1252, with "
+        "two accented (French) ideology codes: the file is read as cp1252 (the error says so), and "
+        "the codes are refused as codes, shown as written",
+        {C: to_text(accents).encode("cp1252")},
+        [P(C, 5, "ideology", "séparatiste", "unknown_code", "jihadist, right-wing, left-wing, separatist"),
+         P(C, 9, "ideology", "jihadisté", "unknown_code", "jihadist, right-wing, left-wing, separatist"),
+         P(C, 5, "site, sex, age_band, ideology", "site=PH-1, sex=M, age_band=(blank), ideology=séparatiste",
+           "k_anonymity", "shared by 1"),
+         P(C, 9, "site, sex, age_band, ideology", "site=ID-2, sex=(blank), age_band=(blank), ideology=jihadisté",
+           "k_anonymity", "shared by 1")],
+        notes={C: ["Windows-1252 (cp1252)"]})
+    mixed = to_csv(edit(copy(b[C]), 5, "ideology", "séparatiste")).split(b"\n")
+    mixed[8] = mixed[8].replace(b"jihadist", "jihadisté".encode("cp1252"))
+    mixed_bytes = b"\n".join(mixed)
+    add("mixed_encoding", "cases edited in two programs: row 5 holds 'é' in UTF-8, row 9 in Windows-1252; "
+        "a mixture is not guessed", {C: mixed_bytes},
+        [P(C, 9, None, "\\xe9", "not_utf8", f"byte offset {mixed_bytes.index(bytes([0xE9]))}")])
+    add("utf16_without_bom", "sq_responses saved as UTF-16 without a byte-order mark (NUL bytes)",
+        {S: to_text(b[S]).encode("utf-16-le")},
+        [P(S, None, None, "a NUL byte at byte offset 1", "wrong_file_type",
+           "it is UTF-16 text without a byte-order mark")])
+    add("xlsx_renamed", "cases.csv is an Excel workbook (.xlsx, a ZIP file) renamed to .csv",
+        {C: xlsx_bytes()},
+        [P(C, None, None, "first bytes 50 4B 03 04: an Excel workbook (.xlsx: a ZIP file)", "wrong_file_type",
+           "this is an Excel workbook (.xlsx: a ZIP file) saved with a .csv name: open it in Excel and "
+           "Save As 'CSV UTF-8 (comma delimited)'")])
+    add("xls_renamed", "vera_ratings.csv is an old Excel workbook (.xls, an OLE file) renamed to .csv",
+        {V: bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504)},
+        [P(V, None, None, "first bytes D0 CF 11 E0: an Excel 97-2003 workbook (.xls)", "wrong_file_type",
+           "this is an Excel 97-2003 workbook (.xls) saved with a .csv name: open it in Excel and Save As")])
+    add("sav_renamed", "sq_responses.csv is an SPSS data file (.sav) renamed to .csv",
+        {S: b"$FL2@(#) IBM SPSS STATISTICS 64-bit Linux 29.0.0" + bytes(128)},
+        [P(S, None, None, "first bytes 24 46 4C 32: an SPSS data file (.sav)", "wrong_file_type",
+           "this is an SPSS data file (.sav) saved with a .csv name: open it in SPSS")])
     add("empty_table", "sq_responses has a header and no rows", {S: to_csv(b[S][:1])},
         [P(S, None, None, None, "empty_table", "the table has none")])
     add("empty_file", "outcomes.csv is a file of zero bytes", {O: b""},
@@ -196,9 +259,92 @@ def faults(base: dict[str, list[list[str]]]) -> list[dict]:
         {O: to_csv([r + ["x"] if i == 4 else (r[:-1] if i == 7 else r) for i, r in enumerate(b[O])])},
         [P(O, 5, None, "5 field(s)", "unparseable", "4 fields, as many as in the header"),
          P(O, 8, None, "3 field(s)", "unparseable", "4 fields, as many as in the header")])
-    add("semicolon_separated", "cases exported with ';' as the separator",
-        {C: to_csv(b[C]).replace(b",", b";")},
-        [P(C, 1, None, None, "unparseable", "separated by ';'")])
+    sq_comma = copy(b[S])
+    sq_comma = [[v.replace(".", ",") for v in r] for r in sq_comma]   # the '3.0' of row 6 as '3,0'
+    read("semicolon_separated", "cases and sq_responses exported by Excel in a locale with a decimal "
+         "comma: ';' separates the fields, and the whole number '3.0' of sq_responses row 6 is '3,0'",
+         {C: to_text(b[C], ";").encode("utf-8"), S: to_text(sq_comma, ";").encode("utf-8")},
+         notes={C: ["separated by ';'"], S: ["separated by ';'"]})
+    read("tab_separated", "outcomes exported as tab-separated text", {O: to_text(b[O], "\t").encode("utf-8")},
+         notes={O: ["separated by tabs"]})
+    read("utf8_bom", "cases saved by Excel as 'CSV UTF-8' (a byte-order mark, CRLF line ends)",
+         {C: b"\xef\xbb\xbf" + to_text(b[C], eol="\r\n").encode("utf-8")})
+    read("utf16_tab", "vera_ratings saved by Excel as 'Unicode Text': UTF-16 (little-endian, with a "
+         "byte-order mark), tab-separated, CRLF line ends",
+         {V: to_text(b[V], "\t", "\r\n").encode("utf-16")},
+         notes={V: ["UTF-16 (little-endian", "separated by tabs"]})
+    cp_nbsp = [[(v + "\u00a0" if v in ("PH-1", "M") else v) for v in r] for r in copy(b[C])]
+    read("cp1252_nbsp", "cases saved as Windows-1252 with non-breaking spaces (byte 0xA0) after the "
+         "site PH-1 and the sex M (pasted from a web page)", {C: to_text(cp_nbsp).encode("cp1252")},
+         notes={C: ["Windows-1252 (cp1252)", "non-breaking spaces read as spaces, in 12 cell(s)"]})
+    title = [["VERA-2R ratings export"] + [""] * (len(b[V][0]) - 1), [""] * len(b[V][0])]
+    read("title_row", "vera_ratings with a title row (padded with commas) and a blank row above the header",
+         {V: to_csv(title + copy(b[V]))},
+         notes={V: ["2 title row(s) above the header skipped: the header is row 3"]})
+    read("trailing_delimiter", "outcomes written with a ',' at the end of every line (an empty column "
+         "without a name)", {O: to_csv([r + [""] for r in b[O]])},
+         notes={O: ["1 empty column(s) without a name ignored"]})
+    inv = copy(b[V])
+    inv[0] = ["BA1\u200b" if h == "BA1" else h for h in inv[0]]      # zero-width space in a name
+    edit(inv, 2, "case_id", "PSN-\u200b001")                        # zero-width space inside a key
+    edit(inv, 3, "rater_id", "RTR\ufeff-A")                         # a byte-order mark inside a key
+    edit(inv, 4, "BA2", "\u00a0" + inv[3][inv[0].index("BA2")] + "\u00a0")   # non-breaking spaces
+    edit(inv, 5, "summary_risk", "\u200b" + inv[4][inv[0].index("summary_risk")])
+    read("invisible_characters", "vera_ratings with zero-width spaces, a byte-order mark and "
+         "non-breaking spaces inside codes, keys and a column name", {V: to_csv(inv)},
+         notes={V: ["invisible characters", "in 4 cell(s)"]})
+    dec = copy(b[V])
+    for r in dec[1:]:
+        for j, v in enumerate(r):
+            if v.isdigit():
+                r[j] = v + ".0"            # occasion, months, numeric codes as pandas writes floats
+    out_dec = [b[O][0]] + [[c, o, e + ".0", t + ".0"] for c, o, e, t in b[O][1:]]
+    read("codes_as_decimals", "numbers and numeric codes written with a zero decimal part (1.0), as "
+         "pandas writes integer columns with gaps: occasion, months, indicator and additional codes, "
+         "event and time_days", {V: to_csv(dec), O: to_csv(out_dec)})
+    out_k = [b[O][0]] + [[c, o, e, f"{int(t):,}"] for c, o, e, t in b[O][1:]]
+    read("thousands_comma_file", "outcomes with thousands separators in time_days ('1,491', quoted) in a "
+         "comma-separated file: ',' cannot be a decimal comma there", {O: to_csv(out_k)})
+    out_t = edit(edit(copy(b[O]), 3, "time_days", "1.491"), 4, "time_days", "1,521")
+    add("thousands_separator", "outcomes separated by ';' with '1.491' and '1,521' in time_days: a "
+        "thousands separator or a decimal one, ambiguous", {O: to_text(out_t, ";").encode("utf-8")},
+        [P(O, 3, "time_days", "1.491", "thousands_separator", "write 1234, not 1,234 or 1.234"),
+         P(O, 4, "time_days", "1,521", "thousands_separator", "may be a thousands separator or a decimal")],
+        notes={O: ["separated by ';'"]})
+    add("title_row_numbering", "outcomes with a title row: the header is row 2, and a fault on the "
+        "7th line is reported on row 7",
+        {O: to_csv([["Outcomes", "", "", ""]] + edit(copy(b[O]), 6, "time_days", "-30"))},
+        [P(O, 7, "time_days", "-30", "out_of_range", "a whole number of days >= 0")],
+        notes={O: ["1 title row(s) above the header skipped: the header is row 2"]})
+    add("rows_above_header", "sq_responses with two rows above the header that are not a title "
+        "(several filled cells each)",
+        {S: to_csv([["Export of", "SQ responses"], ["Version", "placeholder"]] + copy(b[S]))},
+        [P(S, 1, None, None, "unparseable", "row 3 looks like the header (it starts with 'case_id'), but "
+           "row(s) 1, 2 above it hold values in several cells")])
+    add("unnamed_column_values", "cases exported by pandas with its row index: a first column without "
+        "a name that holds values", {C: to_csv([[""] + b[C][0]] + [[str(i)] + r for i, r in enumerate(b[C][1:])])},
+        [P(C, None, "(column 1, no name)", None, "unknown_column", "column 1 has no name but holds values "
+           "(from row 2 on)")])
+    c_nb = copy(b[C])
+    for r in range(2, 8):
+        edit(c_nb, r, "site", "PH\u00a01")
+    add("nbsp_inside_code", "a non-breaking space inside the site code is a space: refused like 'PH 1'",
+        {C: to_csv(c_nb)},
+        [P(C, r, "site", "PH 1", "bad_format", "1-32 characters") for r in range(2, 8)],
+        notes={C: ["non-breaking spaces read as spaces, in 6 cell(s)"]})
+    add("unicode_minus", "negative numbers written with the Unicode minus sign (U+2212): read as minus, "
+        "then refused as negative",
+        {V: to_csv(edit(copy(b[V]), 23, "months_since_first", "\u22126")),
+         O: to_csv(edit(copy(b[O]), 6, "time_days", "\u221230"))},
+        [P(V, 23, "months_since_first", "\u22126", "out_of_range", "a whole number of months >= 0"),
+         P(O, 6, "time_days", "\u221230", "out_of_range", "a whole number of days >= 0")])
+    add("excel_serial_dates", "dates formatted as numbers (Excel serial dates) in months_since_first "
+        "and time_days: listed masked, like dates",
+        {V: to_csv(edit(edit(copy(b[V]), 3, "months_since_first", "44270"), 4, "months_since_first", "44270.5")),
+         O: to_csv(edit(copy(b[O]), 4, "time_days", "44301"))},
+        [P(V, 3, "months_since_first", "99999", "excel_date", "looks like an Excel serial date"),
+         P(V, 4, "months_since_first", "99999.9", "excel_date", "=DATEDIF(first_date, this_date"),
+         P(O, 4, "time_days", "99999", "excel_date", "=end_date - start_date")])
     out_rows = edit(copy(b[O]), 4, "time_days", "-5")
     add("parquet_table", "outcomes as Parquet with integer columns, a negative time on row 4",
         {"outcomes.parquet": to_parquet(out_rows, {"event": pa.int8(), "time_days": pa.int32()})},
@@ -323,6 +469,17 @@ def faults(base: dict[str, list[list[str]]]) -> list[dict]:
         {V: to_csv(edit(edit(copy(b[V]), 23, "months_since_first", "-6"), 12, "months_since_first", "six"))},
         [P(V, 23, "months_since_first", "-6", "out_of_range", "a whole number of months >= 0"),
          P(V, 12, "months_since_first", "six", "not_whole_number", "a whole number of months >= 0")])
+    v2_cols = [i for d in VERA2["domains"] for i in d["items"]]
+    v2 = [b[V][0][:5] + v2_cols + ["summary_risk"]]
+    for r in b[V][1:]:
+        row = dict(zip(b[V][0], r))
+        v2.append(r[:5] + [row.get(i, "M") for i in v2_cols] + [row["summary_risk"]])
+    add("wrong_instrument_version", "VERA-2 ratings (31 indicators: CI, HC, CM9, no additional "
+        "indicators) while VERA-2R is configured: one problem naming VERA-2 and instruments.vera",
+        {V: to_csv(v2)},
+        [P(V, None, None, "the 31 indicator columns of VERA-2 (BA1..P6)", "wrong_instrument",
+           "these columns are VERA-2's (instruments/vera2.yaml): set instruments.vera: "
+           "instruments/vera2.yaml in params.yaml")])
     dup = list(b[V][3])
     dup[2] = "1"
     add("duplicate_rating_key", "row 24 repeats (PSN-003, RTR-A, occasion 1) of row 4 (occasion blank = 1)",
@@ -410,18 +567,25 @@ def main() -> None:
     for name, rows in base.items():
         (VALID / name).write_bytes(to_csv(rows))
     names = set()
+    n_read = 0
     for f in faults(base):
         assert f["name"] not in names, f["name"]
         names.add(f["name"])
+        n_read += bool(f.get("reads_as_valid"))
         d = HERE / f["name"]
         d.mkdir()
         for fname, data in f["files"].items():
             (d / fname).write_bytes(data)
         spec = {"description": f["description"], "remove": f["remove"], "problems": f["problems"]}
+        if f.get("reads_as_valid"):
+            spec["reads_as_valid"] = True
+        if f["notes"]:
+            spec["notes"] = f["notes"]
         if f["k"] is not None:
             spec["k_anonymity"] = f["k"]
         (d / "expected.json").write_text(json.dumps(spec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {VALID.relative_to(ROOT)} and {len(names)} fault folders")
+    print(f"wrote {VALID.relative_to(ROOT)} and {len(names)} folders ({len(names) - n_read} refused, "
+          f"{n_read} read)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,177 @@
+"""``validation``: the command line of the validation platform.
+
+    validation check DIR          check a site's four tables against the data contract (no DVC)
+    validation run                run the pipeline (dvc repro) and print the report's path
+    validation report             rebuild the report (optionally against another baseline)
+    validation --version
+
+Exit codes: 0 done; 2 the input or the parameters break their contract (every problem listed);
+1 anything else went wrong (the message says what).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from validation import __version__
+from validation.battery.contract import ContractError, load_tables
+from validation.battery.instruments import InstrumentError, Questionnaire, SPJInstrument, load_instrument
+from validation.pipeline.common import StageError, project_root
+from validation.pipeline.config import ConfigError, InstrumentsConfig, ValidateConfig, load_config
+
+REPORT = "reports/validation_report.html"
+EXIT_INVALID = 2
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _project(required: bool = True) -> Path | None:
+    try:
+        return project_root()
+    except StageError as exc:
+        if required:
+            _fail(f"{exc}\n(cd into the project folder, the one holding params.yaml and dvc.yaml)", EXIT_INVALID)
+        return None
+
+
+def _config(root: Path):
+    try:
+        return load_config(root)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_INVALID)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="validation",
+                      message="%(prog)s %(version)s")
+def main() -> None:
+    """Validation of the VERA-2R + SQ risk-assessment battery: reliability, factor structure,
+    rater agreement and predictive validity, as a reproducible DVC pipeline.
+
+    Start with `validation check DIR` on a site's export, then `validation run`. Parameters live
+    in params.yaml (one section a stage); the report is reports/validation_report.html.
+    """
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON (a list of records).")
+@click.option("--vera", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="VERA definition to check against [default: instruments.vera of params.yaml, "
+                   "else instruments/vera2r.yaml].")
+@click.option("--sq", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="SQ definition to check against [default: instruments.sq of params.yaml, "
+                   "else instruments/sq.yaml].")
+@click.option("--k-anonymity", "k", type=click.IntRange(min=1), default=None,
+              help="Smallest number of cases that may share site x sex x age band x ideology "
+                   "[default: validate.k_anonymity of params.yaml, else 5].")
+def check(folder: Path, as_json: bool, vera: Path | None, sq: Path | None, k: int | None) -> None:
+    """Check the four tables in FOLDER against the data contract, without DVC.
+
+    FOLDER holds cases, vera_ratings, sq_responses and outcomes (.csv or .parquet; see
+    docs/data_contract.md). Exit 0 when every table is valid; exit 2 with every problem listed
+    (file, row, column, value found, value expected). Nothing is written.
+    """
+    root = _project(required=False)
+    config = _config(root) if root is not None else None
+    instruments = config.instruments if config else InstrumentsConfig()
+    base = root if root is not None else Path.cwd()
+    vera_path = vera or base / instruments.vera
+    sq_path = sq or base / instruments.sq
+    k_anon = k if k is not None else (config.validate.k_anonymity if config else ValidateConfig().k_anonymity)
+    try:
+        vera_def, sq_def = load_instrument(vera_path), load_instrument(sq_path)
+    except (InstrumentError, OSError) as exc:
+        _fail(f"cannot read the instrument definitions: {exc}", EXIT_INVALID)
+    if not isinstance(vera_def, SPJInstrument) or not isinstance(sq_def, Questionnaire):
+        _fail(f"{vera_path} must define a structured professional judgement tool and {sq_path} a "
+              "questionnaire", EXIT_INVALID)
+    try:
+        tables = load_tables(folder, vera_def, sq_def, k_anonymity=k_anon)
+    except ContractError as exc:
+        if as_json:
+            click.echo(json.dumps({"folder": str(folder), "valid": False, "n_problems": exc.n_problems,
+                                   "problems": exc.to_records()}, indent=2, ensure_ascii=False))
+        else:
+            click.echo(str(exc), err=True)
+            click.echo(f"\n{exc.n_problems} problem(s) in {folder}: fix them in the export and check again.",
+                       err=True)
+        sys.exit(EXIT_INVALID)
+    counts = {"cases": len(tables.cases), "vera_ratings": len(tables.vera_ratings),
+              "sq_responses": len(tables.sq_responses), "outcomes": len(tables.outcomes)}
+    if as_json:
+        click.echo(json.dumps({"folder": str(folder), "valid": True, "n_problems": 0, "problems": [],
+                               "rows": counts}, indent=2))
+    else:
+        click.echo(f"{folder}: valid against {vera_def.name} and {sq_def.name} (k = {k_anon}): "
+                   + ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in counts.items()))
+
+
+def _dvc() -> str:
+    here = Path(sys.executable).parent / "dvc"
+    found = str(here) if here.exists() else shutil.which("dvc")
+    if not found:
+        _fail("dvc is not installed in this environment: run `make repro` (it sets up .venv), or "
+              "`pip install -e .` in the project folder")
+    return found
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Rerun every stage, even those whose inputs did not change.")
+@click.argument("stages", nargs=-1)
+def run(force: bool, stages: tuple[str, ...]) -> None:
+    """Run the pipeline (dvc repro) and print the report's path.
+
+    Checks params.yaml first: a problem there stops the run before any stage, with every problem
+    listed. STAGES (optional) limits the run to those stages and what they depend on.
+    """
+    root = _project()
+    _config(root)
+    env = dict(os.environ, DVC_NO_ANALYTICS="1")
+    cmd = [_dvc(), "repro", *(["--force"] if force else []), *stages]
+    code = subprocess.run(cmd, cwd=root, env=env).returncode
+    if code != 0:
+        _fail(f"\nthe pipeline stopped (dvc repro exited {code}); the message above says why. Outputs of "
+              "the stages that finished are in place; the failed stage wrote nothing.", code)
+    click.echo(f"\nReport: {root / REPORT}")
+
+
+@main.command()
+@click.option("--baseline", metavar="REV", default=None,
+              help="Git revision whose committed metrics the 'changes since' section compares with "
+                   "[default: report.baseline of params.yaml]; 'none' for no comparison.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Where to write the report [default: {REPORT}].")
+def report(baseline: str | None, out: Path | None) -> None:
+    """Rebuild the validation report from the current metrics and figures.
+
+    Reads only reports/metrics and reports/figures (run `validation run` first). With another
+    baseline than params.yaml's, the page differs from the one DVC recorded: `dvc status` then
+    lists the report as changed.
+    """
+    from validation.pipeline.stages import report as report_stage
+
+    root = _project()
+    config = _config(root)
+    if baseline is not None:
+        config = config.with_section("report", config.report.model_copy(update={"baseline": baseline}))
+    target = out.resolve() if out is not None else root / REPORT
+    try:
+        report_stage.run(root, config, out=os.path.relpath(target, root))
+    except StageError as exc:
+        _fail(f"[report] stopped: {exc}", EXIT_INVALID)
+    click.echo(f"Report: {target}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,121 @@
+"""Stage ``reliability``: internal consistency of every VERA domain and SQ scale, overall and by site
+and language (Cronbach's alpha with its interval, McDonald's omega, item statistics)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from validation.report import figures
+from validation.stats.reliability import cronbach_alpha, item_statistics, omega, omega_hierarchical, ordinal_alpha, ordinal_omega
+from validation.battery.scoring import primary_ratings, sq_keyed
+from validation.pipeline.inputs import by_group, clean_inputs, estimate, read_clean
+from validation.pipeline.common import StageError, load_instruments
+from validation.pipeline.config import Config
+from validation.pipeline.outputs import atomic_outputs
+from validation.pipeline.provenance import provenance
+
+FIG = "reports/figures/reliability"
+
+
+MISSING = {"prorate": "pairwise", "complete": "listwise"}
+
+
+def _consistency(items: pd.DataFrame, p: dict, scale: tuple[int, int]) -> dict:
+    return {
+        "n": int(len(items)),
+        "alpha": estimate(cronbach_alpha, items, ci=p.ci, ci_method=p.ci_method, n_boot=p.n_boot,
+                          seed=p.seed, missing=MISSING[p.not_rated_rule]),
+        "omega": estimate(omega, items, ci=p.ci, n_boot=p.n_boot, seed=p.seed),
+        "items": estimate(item_statistics, items, scale=scale),
+    }
+
+
+def _alpha_only(items: pd.DataFrame, p: dict) -> dict:
+    return {"n": int(len(items)), "alpha": estimate(cronbach_alpha, items, ci=p.ci, ci_method="feldt",
+                                                    missing=MISSING[p.not_rated_rule])}
+
+
+def run(root: Path, config: Config) -> None:
+    p = config.reliability
+    if p.not_rated_rule not in MISSING:
+        raise StageError(f"reliability.not_rated_rule must be one of {sorted(MISSING)}, found {p.not_rated_rule!r}")
+    vera, sq = load_instruments(root, config)
+    t = read_clean(root, config)
+    min_n = int(p.min_cases)
+
+    ratings = primary_ratings(t["vera_ratings"]).merge(t["cases"][["case_id", "site"]], on="case_id")
+    vmin, vmax = min(vera.rating.scores.values()), max(vera.rating.scores.values())
+    domains = {}
+    for d in vera.domains:
+        print(f"[reliability] VERA {d.code} ({len(d.items)} indicators)", flush=True)
+        x = ratings[list(d.items)].astype("Float64")
+        domains[d.code] = {
+            "label": d.label, "protective": d.protective, "k": len(d.items),
+            "overall": _consistency(x, p, (vmin, vmax)),
+            "ordinal": {
+                "alpha": estimate(ordinal_alpha, x, ci=p.ci, n_boot=int(p.ordinal_n_boot), seed=p.seed),
+                "omega": estimate(ordinal_omega, x, ci=p.ci, n_boot=int(p.ordinal_n_boot), seed=p.seed),
+            },
+            "by_site": by_group(ratings, "site", min_n, lambda s, d=d: _alpha_only(s[list(d.items)].astype("Float64"), p)),
+        }
+
+    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1].merge(t["cases"][["case_id", "site"]], on="case_id")
+    keyed = pd.concat([sq_keyed(sq1, sq), sq1[["site", "language"]]], axis=1)
+    scales = {}
+    for s in sq.scales:
+        print(f"[reliability] SQ {s.code} ({len(s.items)} items)", flush=True)
+        cols = list(s.items)
+        scales[s.code] = {
+            "label": s.label, "k": len(cols),
+            "overall": _consistency(keyed[cols], p, (sq.response_min, sq.response_max)),
+            "by_site": by_group(keyed, "site", min_n, lambda g, c=cols: _alpha_only(g[c], p)),
+            "by_language": by_group(keyed, "language", min_n, lambda g, c=cols: _alpha_only(g[c], p)),
+        }
+
+    print("[reliability] SQ omega hierarchical", flush=True)
+    all_sq = keyed[sq.items]
+    sq_general = estimate(omega_hierarchical, all_sq, n_factors=len(sq.scales), fm="minres", rotation="oblimin")
+
+    metrics = {
+        "provenance": provenance(root, "reliability", config, clean_inputs(root, config),
+                                 ("instruments", "reliability")),
+        "method": {
+            "alpha": f"Cronbach's alpha (raw and standardized), {p.ci_method} {p.ci:.0%} interval; "
+                     "item-rest correlations and alpha if an item is dropped (as psych::alpha)",
+            "omega": "McDonald's omega total from a one-factor maximum-likelihood model on the covariance matrix, "
+                     "bootstrap percentile interval",
+            "vera_sample": "one rating form per case on occasion 1: the consensus rating where one was made, "
+                           "otherwise the first independent rating",
+            "not_rated": (f"rule '{p.not_rated_rule}': " + (
+                "each item covariance from the forms rating both indicators (pairwise), as a prorated total uses "
+                "every rated indicator" if p.not_rated_rule == "prorate" else
+                "only forms with every indicator of the domain rated (complete case, listwise)")
+                + "; not rated is never read as low"),
+            "sq_sample": "occasion 1, reverse-keyed items reflected",
+            "ordinal": "VERA indicators are 3-point: ordinal alpha and omega on polychoric correlations "
+                       "(Zumbo, Gadermann & Zeisser 2007), bootstrap percentile intervals",
+            "omega_hierarchical": "SQ: Schmid-Leiman omega hierarchical and total with one group factor per "
+                                  "hypothesised scale (minres, oblimin; as psych::omega)",
+            "min_cases_per_group": min_n,
+        },
+        "vera": {"instrument": vera.name, "n_cases": int(len(ratings)), "domains": domains},
+        "sq": {"instrument": sq.name, "placeholder_key": sq.placeholder, "n_cases": int(len(keyed)), "scales": scales,
+               "omega_hierarchical": sq_general},
+    }
+
+    with atomic_outputs(root) as out:
+        out.write_json("reports/metrics/reliability.json", metrics)
+        fig_dir = out.folder(FIG)
+        for group, blocks in (("vera", domains), ("sq", scales)):
+            for code, block in blocks.items():
+                a = block["overall"]["alpha"]
+                if "not_estimable" in a:
+                    continue
+                labels = list(a["items"])
+                values = [it["r_drop"] for it in a["items"].values()]
+                fig = figures.item_bars(labels, values, f"{group.upper()} {code}: corrected item-total correlation",
+                                        "item-rest correlation (r.drop)", reference=0.3)
+                figures.save_svg(fig, fig_dir / f"item_total_{group}_{code}.svg")
+    print("[reliability] wrote reports/metrics/reliability.json and " + FIG + "/")

@@ -1,0 +1,149 @@
+"""Stage ``structure``: factorability and dimensionality of the SQ items (KMO, Bartlett, eigenvalues
+with Horn's parallel analysis), with the scree plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from validation.report import figures
+from validation.stats.cfa import cfa, invariance
+from validation.stats.factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
+from validation.stats.results import NotEstimable, to_dict
+from validation.battery.scoring import sq_keyed
+from validation.pipeline.inputs import clean_inputs, estimate, read_clean
+from validation.pipeline.common import load_instruments
+from validation.pipeline.config import Config
+from validation.pipeline.outputs import atomic_outputs
+from validation.pipeline.provenance import provenance
+
+FIG = "reports/figures/structure"
+FIT_KEYS = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr",
+            "logl", "aic", "bic", "ntotal")
+
+
+def measurement_model(sq) -> str:
+    """The hypothesised SQ structure in lavaan syntax: one factor a scale (reverse-keyed items reflected)."""
+    return "\n".join(f"{s.code} =~ " + " + ".join(s.items) for s in sq.scales)
+
+
+def fit_summary(fit: dict) -> dict:
+    return {k: fit.get(k) for k in FIT_KEYS}
+
+
+def _cfa_block(model: str, items, p: dict) -> dict:
+    try:
+        res = cfa(model, items, missing=p.cfa_missing, modindices=p.modindices)
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc)}
+    d = to_dict(res)
+    fit = fit_summary(d["fit"])
+    loadings = [{"factor": q["lhs"], "item": q["rhs"], "std": q["std_all"], "se": q["std_se"]}
+                for q in d["parameters"] if q["op"] == "=~"]
+    return {"n": d["n"], "missing": d["missing"], "converged": d["converged"], "fit": fit,
+            "std_loadings": loadings,
+            "modification_indices": d["modification_indices"], "warnings": d["warnings"]}
+
+
+def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
+    sizes = frame[group].value_counts()
+    keep = sorted(str(g) for g in sizes[sizes >= int(p.min_group_n)].index)
+    dropped = {str(g): int(n) for g, n in sizes.items() if str(g) not in keep}
+    if len(keep) < 2:
+        return {"not_estimable": f"fewer than 2 {group} groups with at least {p.min_group_n} cases",
+                "groups_dropped": dropped}
+    sub = frame[frame[group].astype(str).isin(keep)].copy()
+    sub[group] = sub[group].astype(str)
+    try:
+        res = invariance(model, sub, group, criteria=p.invariance_criteria.model_dump(), missing=p.cfa_missing,
+                         modindices=0)
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc), "groups_dropped": dropped}
+    d = to_dict(res)
+    steps = [{k: st.get(k) for k in ("name", "equal", "group_partial", "compared_with", "chisq_diff", "df_diff",
+                                      "pvalue", "delta_cfi", "delta_rmsea", "delta_srmr", "holds")}
+             | {"fit": fit_summary(st["fit"])} for st in d["steps"]]
+    return {"groups": d["groups"], "nobs": d["nobs"], "groups_dropped": dropped, "level": d["level"],
+            "freed_intercepts": d["freed"], "criteria": d["criteria"], "steps": steps, "warnings": d["warnings"]}
+
+
+def run(root: Path, config: Config) -> None:
+    p = config.structure
+    _, sq = load_instruments(root, config)
+    t = read_clean(root, config)
+    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1].merge(t["cases"][["case_id", "site"]], on="case_id")
+    items = sq_keyed(sq1, sq).astype(float)
+    print(f"[structure] SQ: {len(items)} administrations x {items.shape[1]} items", flush=True)
+    ev = estimate(eigenvalues, items)
+    pa = estimate(parallel_analysis, items, n_iter=int(p.pa_iterations), quantile=float(p.pa_quantile),
+                  seed=int(p.seed))
+    efa_out, efa_fig = {}, None
+    n_fac = len(sq.scales)
+    try:
+        rotation = None if p.efa_rotation == "none" else p.efa_rotation
+        res = efa(items, n_fac, method=p.efa_method, rotation=rotation, cor=p.efa_cor)
+    except NotEstimable as exc:
+        efa_out = {"not_estimable": str(exc)}
+    else:
+        load = res.loadings
+        # name each factor after the hypothesised scale whose items load on it most (sum of loadings)
+        scale_of = {i: sq.scale_of(i) for i in sq.items}
+        names = {}
+        for f in load.columns:
+            sums = load[f].groupby(scale_of).sum()
+            names[f] = f"{f} ({sums.idxmax()})"
+        misplaced = [i for i in load.index if names[load.loc[i].abs().idxmax()].split("(")[1][:-1] != scale_of[i]]
+        efa_out = {**to_dict(res), "factor_names": names, "items_loading_off_scale": misplaced}
+        efa_fig = (load.to_numpy(), list(load.index), [names[f] for f in load.columns],
+                   [scale_of[i] for i in load.index])
+    model = measurement_model(sq)
+    print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model", flush=True)
+    cfa_out = _cfa_block(model, items, p)
+    frame = items.assign(site=sq1["site"].to_numpy(), language=sq1["language"].to_numpy())
+    inv = {}
+    for grouping in ("site", "language"):
+        print(f"[structure] measurement invariance across {grouping}s", flush=True)
+        inv[grouping] = _invariance_block(model, frame, grouping, p)
+
+    metrics = {
+        "provenance": provenance(root, "structure", config, clean_inputs(root, config), ("instruments", "structure")),
+        "method": {
+            "sample": "SQ occasion 1, reverse-keyed items reflected, pairwise-complete Pearson correlations",
+            "kmo": "Kaiser-Meyer-Olkin measure of sampling adequacy (as psych::KMO)",
+            "bartlett": "Bartlett's test of sphericity (as psych::cortest.bartlett)",
+            "parallel_analysis": f"Horn's parallel analysis, {p.pa_iterations} random normal data sets, "
+                                 f"{p.pa_quantile:.0%} quantile",
+            "efa": f"exploratory factor analysis with as many factors as hypothesised scales: {p.efa_method} "
+                   f"on {p.efa_cor} correlations, {p.efa_rotation} rotation (as psych::fa)",
+            "cfa": f"maximum likelihood CFA of the hypothesised structure (as lavaan::cfa), missing = "
+                   f"'{p.cfa_missing}'",
+            "invariance": "configural, metric (equal loadings) and scalar (equal intercepts) models; "
+                          f"criteria {p.invariance_criteria.model_dump()} (Chen 2007); when scalar fails, intercepts "
+                          "freed one at a time by the largest score test (partial invariance)",
+        },
+        "sq": {
+            "instrument": sq.name, "placeholder_key": sq.placeholder, "n": int(len(items)), "k": int(items.shape[1]),
+            "hypothesised_factors": len(sq.scales),
+            "kmo": estimate(kmo, items),
+            "bartlett": estimate(bartlett, items),
+            "eigenvalues": ev,
+            "parallel_analysis": pa,
+            "efa": efa_out,
+            "cfa": {"model": model, **cfa_out},
+            "invariance": inv,
+        },
+    }
+    with atomic_outputs(root) as out:
+        out.write_json("reports/metrics/structure.json", metrics)
+        fig_dir = out.folder(FIG)
+        rows = ["factor,observed,parallel"]
+        if "not_estimable" not in pa:
+            obs, par = pa["observed_factor"], pa["threshold_factor"]
+            fig = figures.scree(obs, par, f"SQ scree: {pa['n_factors']} factor(s) suggested by parallel analysis")
+            figures.save_svg(fig, fig_dir / "scree_sq.svg")
+            rows += [f"{i + 1},{o!r},{q!r}" for i, (o, q) in enumerate(zip(obs, par))]
+        out.write_text("reports/plots/scree.csv", "\n".join(rows) + "\n")
+        if efa_fig is not None:
+            v, rl, cl, groups = efa_fig
+            fig = figures.heatmap(v, rl, cl, f"SQ EFA loadings ({p.efa_method}, {p.efa_rotation})", row_groups=groups)
+            figures.save_svg(fig, fig_dir / "efa_loadings_sq.svg")
+    print("[structure] wrote reports/metrics/structure.json, " + FIG + "/ and reports/plots/scree.csv")

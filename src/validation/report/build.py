@@ -1,0 +1,116 @@
+"""The validation report: one self-contained HTML file built from the metrics and figures alone.
+
+:func:`build_report` is a pure function of the metrics (parsed JSON), the figures (SVG text), the
+report parameters, the baseline's metrics and the version information: it recomputes nothing and
+reads no data or file. CSS and figures are inline; there is no script and no link to the network,
+so the file opens offline and prints cleanly to PDF. The page holds no timestamp: the same inputs
+give the same bytes.
+
+Order of the page: executive summary (key figures, intervals, n, verdicts against cut-offs with
+their sources), limitations found in the metrics, then data, reliability, factor structure and
+invariance, agreement and predictive validity, the reporting checklists (GRRAS, TRIPOD, COSMIN),
+changes since the baseline and the version.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from validation.report import html as H
+from validation.report.changes import compare, flatten, render_changes
+from validation.report.checklists import checklists, render_checklists
+from validation.report.limits import alarm, limitations, render_limitations
+from validation.report.rules import DEFAULTS, merge_params, verdict
+from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
+                               reliability_section, structure_section, version_section)
+from validation.report.summary import g, key_figures, render_summary, summary_records
+
+__all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "verdict",
+           "merge_params", "DEFAULTS"]
+
+TOC = (("summary", "Executive summary"), ("limitations", "Limitations"), ("data", "Data"),
+       ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),
+       ("agreement", "Inter-rater agreement"), ("predictive", "Predictive validity"),
+       ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
+
+
+def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_suppress: int | None = None,
+                 params: Mapping | None = None, baseline: Mapping | None = None, version: Mapping | None = None,
+                 title: str = "Validation report: VERA-2R + SQ battery") -> str:
+    """The report as HTML text.
+
+    Parameters
+    ----------
+    metrics : parsed metrics files by stage name (``data_quality``, ``reliability``, ``structure``,
+        ``agreement``, ``predictive``); a missing one leaves its section saying so.
+    figs : SVG text by path relative to ``reports/figures`` (e.g. ``"structure/scree_sq.svg"``).
+    k_suppress : counts of cases below this are shown as ``<k`` (overrides ``params["k_suppress"]``).
+    params : the ``report:`` section of params.yaml (cut-offs with sources, limitation thresholds,
+        ...), merged over :data:`DEFAULTS`.
+    baseline : ``{"revision": str, "commit": str | None, "metrics": {stage: dict | None},
+        "note": str | None}``: the baseline's metrics for "changes since"; None: no baseline.
+    version : ``{"validation", "code_sha256", "data_dvc_md5", "baseline", "report_params"}``:
+        what the stage knows of the checkout (shown in the Version section).
+    title : page title.
+
+    Returns
+    -------
+    str : the HTML document.
+    """
+    if not isinstance(metrics, Mapping):
+        raise TypeError(f"metrics must be a mapping of stage name to parsed metrics, got {type(metrics).__name__}")
+    if not isinstance(figs, Mapping):
+        raise TypeError(f"figs must be a mapping of figure path to SVG text, got {type(figs).__name__}")
+    p = merge_params(params)
+    if k_suppress is not None:
+        p = merge_params({**(params or {}), "k_suppress": k_suppress})
+    k = int(p["k_suppress"])
+    metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
+    figures = key_figures(metrics, p)
+    lims = limitations(metrics, figures, p, k)
+    changes_html, digest = render_changes(metrics, baseline, k, float(p["change_tolerance"]))
+    fig = FigureCounter()
+    toc = "".join(f'<li><a href="#{a}">{H.esc(t)}</a></li>' for a, t in TOC)
+    body = "\n".join([
+        f"<header><h1>{H.esc(title)}</h1>",
+        f'<p class="muted">Built from the pipeline\'s metrics and figures only (nothing recomputed). Counts of '
+        f"fewer than {k} cases are suppressed (shown as &lt;{k}); where a printed total would reveal one, a second "
+        "cell is hidden too (*); a rate is hidden with its count. "
+        f"{_version_line(metrics, version)}</p></header>",
+        alarm(metrics),
+        f'<nav><ol class="toc">{toc}</ol></nav>',
+        render_summary(figures, k, p, digest),
+        render_limitations(lims),
+        data_section(metrics.get("data_quality") or {}, k),
+        reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
+        structure_section(metrics.get("structure") or {}, figs, p, fig, k),
+        agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
+        predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
+        render_checklists(metrics),
+        changes_html,
+        version_section(metrics, {**(version or {}), "report_params": (version or {}).get("report_params", p)}, p),
+    ])
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{H.esc(title)}</title><style>{H.CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
+
+
+def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) -> dict:
+    """``reports/metrics/summary.json``: the executive summary's key figures, one record each
+    (``id, area, label, estimate, ci_lower, ci_upper, ci_level, n, null_value, cutoff,
+    cutoff_source, verdict``), judged by the same rules as the report; and ``estimates``, each
+    figure's estimate by id, the view that ``dvc metrics show`` and ``dvc metrics diff`` print (DVC
+    does not read lists)."""
+    p = merge_params(params)
+    metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
+    records = summary_records(key_figures(metrics, p), int(p["k_suppress"]))
+    return {"key_figures": records, "estimates": {r["id"]: r["estimate"] for r in records}}
+
+
+def _version_line(metrics: Mapping[str, Mapping], version: Mapping | None) -> str:
+    v = version or {}
+    soft = v.get("validation") or next((m["provenance"]["code"].get("version") for m in metrics.values()
+                                        if isinstance(g(m, "provenance", "code"), Mapping)), None)
+    if not soft:
+        return ""
+    return f'Version: validation {H.esc(soft)} (<a href="#version">details</a>).'

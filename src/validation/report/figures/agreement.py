@@ -1,0 +1,146 @@
+"""Figures of the agreement stage: coefficient forests over interpretation bands, Bland-Altman panels.
+
+Built on :mod:`validation.figures` (:func:`~validation.figures.forest` draws the first series and the
+bands, :func:`~validation.figures.save_svg` writes deterministic SVG). Every function takes plain
+numbers -- estimates, interval bounds, means and differences of totals -- never case or rater keys,
+and returns a matplotlib Figure.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from validation.report.figures import forest, plt, save_svg
+
+__all__ = ["clip_bands", "coefficient_forest", "bland_altman_panels", "save_svg"]
+
+# one marker and colour per series, in order (the first is the one figures.forest draws)
+_STYLES = (("o", "#2166ac"), ("s", "#d6604d"), ("^", "#1b7837"), ("D", "#762a83"), ("v", "#8c510a"))
+_POINT_STYLES = (("x", "#444444"), ("+", "#b35806"), ("1", "#542788"))
+# vertical offsets within a row: the first series on the row, the next below, above, ...
+_OFFSETS = (0.0, -0.26, 0.26, -0.13, 0.13)
+
+
+def clip_bands(bands: Mapping[str, tuple[float, float]], xlim: tuple[float, float]) -> dict[str, tuple[float, float]]:
+    """The bands cut to the visible range ``xlim``; bands wholly outside it are left out (so their
+    labels are not drawn outside the axes)."""
+    out = {}
+    for name, (lo, hi) in bands.items():
+        a, b = max(float(lo), xlim[0]), min(float(hi), xlim[1])
+        if b > a:
+            out[name] = (a, b)
+    return out
+
+
+def coefficient_forest(labels: Sequence[str],
+                       series: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+                       title: str, xlabel: str,
+                       bands: Mapping[str, tuple[float, float]] | None = None,
+                       points: Mapping[str, Sequence[float]] | None = None,
+                       xlim: tuple[float, float] = (-0.2, 1.0)) -> plt.Figure:
+    """One row per label, one marker and interval per series (vertically offset), over bands.
+
+    Parameters
+    ----------
+    labels : row labels (top to bottom)
+    series : name -> (estimates, lower bounds, upper bounds), each as long as ``labels``; NaN
+        (a coefficient that was not estimable) draws nothing. The first series sits on the row,
+        the next ones just below and above it; five series and point sets together at most.
+    title, xlabel : texts of the figure
+    bands : interpretation bands name -> (low, high), shaded behind (clipped to ``xlim``)
+    points : name -> values drawn as markers without an interval (e.g. observed agreement)
+    xlim : the visible range of the coefficient
+    """
+    if not series:
+        raise ValueError("series: expected at least one series of estimates")
+    if len(series) > len(_STYLES):
+        raise ValueError(f"series: at most {len(_STYLES)} series, got {len(series)}")
+    n = len(labels)
+    names = list(series)
+    for name, triple in series.items():
+        if len(triple) != 3 or any(len(v) != n for v in triple):
+            raise ValueError(f"series {name!r}: expected (estimates, lower, upper), each of length {n}")
+    for name, vals in (points or {}).items():
+        if len(vals) != n:
+            raise ValueError(f"points {name!r}: expected {n} values, got {len(vals)}")
+    k = len(series) + len(points or {})
+    if k > len(_OFFSETS):
+        raise ValueError(f"at most {len(_OFFSETS)} series and point sets together, got {k}")
+    first_est, first_lo, first_hi = series[names[0]]
+    base = forest(labels, first_est, first_lo, first_hi, title, xlabel,
+                  bands=clip_bands(bands, xlim) if bands else None, xlim=xlim)
+    ax = base.axes[0]
+    for line in ax.lines:  # the estimates of the first series, for the legend
+        if line.get_marker() == "o":
+            line.set_label(names[0])
+    y = np.arange(n)[::-1].astype(float)
+    for i, name in enumerate(names[1:], start=1):
+        est, lo, hi = (np.asarray(v, dtype=float) for v in series[name])
+        marker, colour = _STYLES[i]
+        ok = np.isfinite(est)
+        yy = y[ok] + _OFFSETS[i]
+        lo_ok, hi_ok = lo[ok], hi[ok]
+        has_ci = np.isfinite(lo_ok) & np.isfinite(hi_ok)
+        ax.hlines(yy[has_ci], lo_ok[has_ci], hi_ok[has_ci], color=colour, lw=1.0, zorder=2)
+        ax.plot(est[ok], yy, marker, ms=3.2, color=colour, zorder=3, label=name, ls="none")
+    for j, (name, vals) in enumerate((points or {}).items()):
+        v = np.asarray(vals, dtype=float)
+        ok = np.isfinite(v)
+        marker, colour = _POINT_STYLES[j % len(_POINT_STYLES)]
+        ax.plot(v[ok], y[ok] + _OFFSETS[len(series) + j], marker, ms=4.0, color=colour, zorder=3,
+                label=name, ls="none")
+    if k > 1:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7)
+    return base
+
+
+def bland_altman_panels(panels: Sequence[Mapping], title: str, ncols: int = 3) -> plt.Figure:
+    """Bland-Altman plots, one panel per measure, in a grid.
+
+    Each panel is a mapping with ``label``, ``mean`` and ``diff`` (the pairs' means and
+    differences, plain numbers), ``bias``, ``lower`` and ``upper`` (the limits of agreement) and
+    optionally ``bias_ci``, ``lower_ci``, ``upper_ci`` as (low, high) pairs, drawn as bands; a
+    panel with ``not_estimable`` (a sentence) shows that sentence instead.
+    """
+    if not panels:
+        raise ValueError("panels: expected at least one panel")
+    if ncols < 1:
+        raise ValueError(f"ncols: expected an integer >= 1, got {ncols}")
+    n = len(panels)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 2.6 * nrows), squeeze=False)
+    for idx, ax in enumerate(axes.ravel()):
+        if idx >= n:
+            ax.set_visible(False)
+            continue
+        p = panels[idx]
+        ax.set_title(str(p.get("label", "")), loc="left", fontsize=8.5)
+        if p.get("not_estimable"):
+            ax.text(0.5, 0.5, "not estimable:\n" + str(p["not_estimable"]), ha="center", va="center",
+                    fontsize=7, wrap=True, transform=ax.transAxes, color="#8a4b00")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        m = np.asarray(p["mean"], dtype=float)
+        d = np.asarray(p["diff"], dtype=float)
+        ok = np.isfinite(m) & np.isfinite(d)
+        for key, value_key, colour in (("bias_ci", "bias", "#2166ac"), ("lower_ci", "lower", "#b2182b"),
+                                       ("upper_ci", "upper", "#b2182b")):
+            ci = p.get(key)
+            if ci is not None and all(np.isfinite(ci)):
+                ax.axhspan(ci[0], ci[1], color=colour, alpha=0.12, lw=0, zorder=0)
+            ax.axhline(float(p[value_key]), color=colour, lw=1.0, ls="-" if value_key == "bias" else "--", zorder=1)
+        ax.axhline(0.0, color="grey", lw=0.6, ls=":", zorder=1)
+        ax.plot(m[ok], d[ok], "o", ms=2.4, color="#333333", alpha=0.55, mec="none", zorder=2)
+        ax.set_xlabel("mean of the two ratings", fontsize=7.5)
+        ax.set_ylabel("difference (first - second)", fontsize=7.5)
+        ax.tick_params(labelsize=7)
+        lo, hi = float(p["lower"]), float(p["upper"])
+        ax.set_title(f"{p.get('label', '')}\nbias {float(p['bias']):.2f}, limits of agreement [{lo:.2f}, {hi:.2f}]",
+                     loc="left", fontsize=8)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=9.5)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,357 @@
+"""The executive summary: key figures read from the metrics, each with its interval, n, the cut-off
+it is judged against (with the cut-off's source) and the verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import statistics
+from typing import Any, Mapping
+
+from validation.report import html as H
+from validation.report.rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, indicator_verdict, invariance_verdict,
+                            short_source, threshold_text, threshold_verdict)
+
+AREAS = (("reliability", "Reliability", "reliability"),
+         ("structure", "Factor structure", "structure"),
+         ("invariance", "Measurement invariance", "invariance"),
+         ("agreement", "Inter-rater agreement", "agreement"),
+         ("predictive", "Predictive validity", "predictive"))
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyFigure:
+    """One line of the executive summary."""
+
+    area: str
+    label: str                      # plain text (escaped when rendered)
+    value: Any = None               # the estimate (a number), or None
+    lower: Any = None
+    upper: Any = None
+    level: Any = None               # interval level, e.g. 0.95
+    n: Any = None                   # count of cases (suppressed below k when rendered)
+    n_text: str = ""                # plain text after n, e.g. "events 28"
+    events: Any = None              # count of events (suppressed below k)
+    threshold: str = ""             # HTML, e.g. "&ge; 0.7"
+    source: str = ""                # plain text
+    verdict: str = NE
+    reason: str = ""                # plain text
+    display: str = ""               # HTML replacing the estimate cell (for non-numeric figures)
+    note: str = ""                  # plain text, e.g. an interpretation band
+    anchor: str = ""
+    cutoff: Any = None              # the cut-off as a number (None where it is not numeric)
+    null_value: Any = None          # the value of no effect (AUC 0.5, kappa 0, ICC 0, ...), if any
+
+    @property
+    def width(self) -> float | None:
+        if H.is_num(self.lower) and H.is_num(self.upper):
+            return float(self.upper) - float(self.lower)
+        return None
+
+
+def g(d: Any, *keys: Any) -> Any:
+    """``d[k1][k2]...`` or None when any step is missing."""
+    for k in keys:
+        if isinstance(d, Mapping):
+            d = d.get(k)
+        elif isinstance(d, (list, tuple)) and isinstance(k, int) and -len(d) <= k < len(d):
+            d = d[k]
+        else:
+            return None
+    return d
+
+
+def _ne_reason(d: Any) -> str:
+    return str(g(d, "not_estimable") or "missing from the metrics").replace("not estimable: ", "")
+
+
+# the value of no effect of each kind of coefficient (None: no such value)
+NULL_VALUES = {"alpha": 0.0, "omega": 0.0, "icc": 0.0, "kappa": 0.0, "auc": 0.5}
+
+
+def cutoff_of(thr: Mapping) -> Any:
+    return thr.get("min", thr.get("max"))
+
+
+def _coef(area: str, label: str, d: Any, key: str, thr: Mapping, anchor: str, n_key: str = "n",
+          note: str = "", n: Any = None, n_text: str = "") -> KeyFigure:
+    common = {"cutoff": cutoff_of(thr), "null_value": NULL_VALUES.get(key)}
+    if not isinstance(d, Mapping) or "not_estimable" in d or not H.is_num(d.get(key)):
+        return KeyFigure(area, label, threshold=threshold_text(thr), source=thr.get("source", ""), verdict=NE,
+                         reason=_ne_reason(d), anchor=anchor, n=n, n_text=n_text, **common)
+    lo, hi = g(d, "ci", "lower"), g(d, "ci", "upper")
+    v, why = threshold_verdict(d[key], lo, hi, thr)
+    return KeyFigure(area, label, d[key], lo, hi, g(d, "ci", "level"), n if n is not None else d.get(n_key),
+                     n_text, None, threshold_text(thr), thr.get("source", ""), v, why, note=note, anchor=anchor,
+                     **common)
+
+
+def reliability_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
+    t = p["thresholds"]
+    out = []
+    for code, b in (g(m, "vera", "domains") or {}).items():
+        name = f"{g(m, 'vera', 'instrument') or 'VERA'} {code}"
+        ov = g(b, "overall") or {}
+        out.append(_coef("reliability", f"{name} alpha", ov.get("alpha"), "alpha", t["alpha"], "reliability"))
+        out.append(_coef("reliability", f"{name} omega", ov.get("omega"), "omega", t["omega"], "reliability"))
+    for code, b in (g(m, "sq", "scales") or {}).items():
+        name = f"{g(m, 'sq', 'instrument') or 'SQ'} {code}"
+        ov = g(b, "overall") or {}
+        out.append(_coef("reliability", f"{name} alpha", ov.get("alpha"), "alpha", t["alpha"], "reliability"))
+        out.append(_coef("reliability", f"{name} omega", ov.get("omega"), "omega", t["omega"], "reliability"))
+    return out
+
+
+def structure_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
+    t = p["thresholds"]
+    s = g(m, "sq") or {}
+    out = []
+    pa, hyp = s.get("parallel_analysis"), s.get("hypothesised_factors")
+    if isinstance(pa, Mapping):
+        if "not_estimable" in pa or not H.is_num(pa.get("n_factors")):
+            out.append(KeyFigure("structure", "SQ factors by parallel analysis", verdict=NE, reason=_ne_reason(pa),
+                                 threshold=f"= {H.num(hyp)} hypothesised", source="Horn (1965)", anchor="structure"))
+        else:
+            ok = pa["n_factors"] == hyp
+            out.append(KeyFigure("structure", "SQ factors by parallel analysis", pa["n_factors"], n=pa.get("n"),
+                                 threshold=f"= {H.num(hyp)} hypothesised", source="Horn (1965)",
+                                 verdict=MEETS if ok else FAILS,
+                                 reason="as many factors as hypothesised scales" if ok else
+                                 f"{pa['n_factors']} factors suggested, {hyp} hypothesised",
+                                 display=H.num(pa["n_factors"]), anchor="structure"))
+    c = s.get("cfa")
+    if isinstance(c, Mapping):
+        if "not_estimable" in c:
+            out.append(KeyFigure("structure", "SQ CFA of the hypothesised model", verdict=NE, reason=_ne_reason(c),
+                                 source=t["cfi"].get("source", ""), anchor="cfa"))
+        else:
+            fit = c.get("fit") or {}
+            for key, label in (("cfi", "CFI"), ("tli", "TLI"), ("rmsea", "RMSEA"), ("srmr", "SRMR")):
+                lo = fit.get("rmsea.ci.lower") if key == "rmsea" else None
+                hi = fit.get("rmsea.ci.upper") if key == "rmsea" else None
+                if not H.is_num(fit.get(key)):
+                    out.append(KeyFigure("structure", f"SQ CFA {label}", verdict=NE, reason="not in the fit measures",
+                                         threshold=threshold_text(t[key]), source=t[key].get("source", ""),
+                                         anchor="cfa"))
+                    continue
+                v, why = threshold_verdict(fit[key], lo, hi, t[key])
+                out.append(KeyFigure("structure", f"SQ CFA {label}", fit[key], lo, hi, 0.90 if lo is not None else None,
+                                     c.get("n"), threshold=threshold_text(t[key]), source=t[key].get("source", ""),
+                                     verdict=v, reason=why, anchor="cfa", cutoff=cutoff_of(t[key])))
+    return out
+
+
+def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
+    req = p["invariance"]["required"]
+    out = []
+    for grouping, inv in (g(m, "sq", "invariance") or {}).items():
+        label = f"SQ invariance across {grouping}s"
+        if not isinstance(inv, Mapping) or "not_estimable" in inv:
+            out.append(KeyFigure("invariance", label, verdict=NE, reason=_ne_reason(inv), threshold=f"{req}",
+                                 source=p["invariance"]["source"], anchor=f"invariance-{grouping}"))
+            continue
+        level = inv.get("level")
+        v, why = invariance_verdict(level, req)
+        nobs = inv.get("nobs") or {}
+        n = sum(x for x in nobs.values() if H.is_num(x)) if isinstance(nobs, Mapping) else None
+        groups = inv.get("groups") or list(nobs)
+        out.append(KeyFigure("invariance", label, n=n or None, n_text=f"{len(groups)} groups",
+                             threshold=f"{req}", source=p["invariance"]["source"], verdict=v, reason=why,
+                             display=H.esc(level), anchor=f"invariance-{grouping}"))
+    return out
+
+
+def icc_of(b: Mapping, source: str) -> tuple[Mapping | None, Any, str]:
+    """The single-rater absolute-agreement ICC (ICC2 = A,1) of a domain: from the REML fit on all
+    ratings, or the ANOVA on the fully crossed block; falls back to the other when declined."""
+    reml = g(b, "reml", "forms", "ICC2")
+    block = g(b, "forms", "ICC2")
+    reml_ok = isinstance(reml, Mapping) and H.is_num(reml.get("icc"))
+    block_ok = isinstance(block, Mapping) and H.is_num(block.get("icc"))
+    if (source == "reml" and reml_ok) or (reml_ok and not block_ok):
+        return reml, g(b, "reml", "n_targets"), "REML"
+    if block_ok:
+        return block, b.get("n_targets"), "crossed block"
+    return None, None, ""
+
+
+def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
+    t = p["thresholds"]
+    out = []
+    for code, b in (g(m, "domain_icc") or {}).items():
+        label = f"ICC {code}" if code != "risk_total" else "ICC risk total"
+        if not isinstance(b, Mapping) or "not_estimable" in b:
+            out.append(KeyFigure("agreement", label, verdict=NE, reason=_ne_reason(b), threshold=threshold_text(t["icc"]),
+                                 source=t["icc"]["source"], anchor="agreement-domains"))
+            continue
+        f, n, where = icc_of(b, p["icc_source"])
+        if f is None:
+            out.append(KeyFigure("agreement", label, verdict=NE, reason=_ne_reason(b.get("reml") or b),
+                                 threshold=threshold_text(t["icc"]), source=t["icc"]["source"],
+                                 anchor="agreement-domains"))
+            continue
+        kf = _coef("agreement", f"{label}, {where}", f, "icc", t["icc"], "agreement-domains",
+                   n=n, n_text="cases", note="ICC2 = A,1" + (f"; Koo & Li band: {f['band']}" if f.get("band") else ""))
+        out.append(kf)
+    wk = g(m, "summary_risk", "weighted_kappa")
+    if wk is not None:
+        out.append(_coef("agreement", "summary risk judgement, weighted kappa", wk, "kappa", t["kappa"],
+                         "agreement-summary", n_key="n_pairs", n_text="pairs",
+                         note=f"Landis & Koch band: {wk.get('band')}" if isinstance(wk, Mapping) and wk.get("band")
+                         else ""))
+    kappas = []
+    for code, ind in (g(m, "indicators") or {}).items():
+        wkd = g(ind, "weighted_kappa")
+        if isinstance(wkd, Mapping) and H.is_num(wkd.get("kappa")):
+            kappas.append((code, wkd))
+    if g(m, "indicators"):
+        if not kappas:
+            out.append(KeyFigure("agreement", "indicators, weighted kappa range", verdict=NE,
+                                 reason="no indicator kappa estimable", anchor="agreement-indicators"))
+        else:
+            vs = [threshold_verdict(w["kappa"], g(w, "ci", "lower"), g(w, "ci", "upper"), t["kappa"])[0]
+                  for _, w in kappas]
+            vals = [w["kappa"] for _, w in kappas]
+            lo_code = min(kappas, key=lambda cw: cw[1]["kappa"])[0]
+            hi_code = max(kappas, key=lambda cw: cw[1]["kappa"])[0]
+            v, why = indicator_verdict(vs + [NE] * (len(g(m, "indicators")) - len(kappas)),
+                                       float(p["indicator_fail_share"]))
+            tally = f"{vs.count(MEETS)} meet, {vs.count(BORDERLINE)} borderline, {vs.count(FAILS)} do not meet"
+            n_ne = len(g(m, "indicators")) - len(kappas)
+            if n_ne:
+                tally += f", {n_ne} not estimable"
+            out.append(KeyFigure(
+                "agreement", f"{len(g(m, 'indicators'))} indicators, weighted kappa range",
+                threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v,
+                reason=f"{why}: {tally}",
+                display=f"{H.num(min(vals))} ({H.esc(lo_code)}) to {H.num(max(vals))} ({H.esc(hi_code)}); "
+                        f"median {H.num(statistics.median(vals))}",
+                anchor="agreement-indicators"))
+    return out
+
+
+PREDICTIVE_KEYS = (("risk_total", "risk total"), ("summary_risk", "summary judgement"))
+
+
+def predictive_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
+    t = p["thresholds"]["auc"]
+    out = []
+    for outcome, b in (g(m, "outcomes") or {}).items():
+        preds = g(b, "predictors") or {}
+        for key, name in PREDICTIVE_KEYS:
+            if key not in preds:
+                continue
+            e = preds[key]
+            label = f"{outcome}: AUC of the {name}"
+            events, n = g(e, "events"), g(e, "n")
+            if not isinstance(e, Mapping) or "not_estimable" in e or not H.is_num(g(e, "auc", "auc")):
+                why = _ne_reason(e if isinstance(e, Mapping) and "not_estimable" in e else g(e, "auc"))
+                out.append(KeyFigure("predictive", label, n=n, events=events, threshold=threshold_text(t),
+                                     source=t["source"], verdict=NE, reason=why, anchor=f"predictive-{outcome}"))
+                continue
+            a = e["auc"]
+            lo, hi = g(a, "ci", "lower"), g(a, "ci", "upper")
+            v, why = threshold_verdict(a["auc"], lo, hi, t)
+            out.append(KeyFigure("predictive", label, a["auc"], lo, hi, g(a, "ci", "level"), n, "", events,
+                                 threshold_text(t), t["source"], v, why,
+                                 note=f"Rice & Harris band: {auc_band(a['auc'], p['auc_bands'])}",
+                                 anchor=f"predictive-{outcome}", cutoff=cutoff_of(t), null_value=NULL_VALUES["auc"]))
+    return out
+
+
+def key_figures(metrics: Mapping[str, Mapping], p: Mapping) -> list[KeyFigure]:
+    return (reliability_figures(metrics.get("reliability") or {}, p)
+            + structure_figures(metrics.get("structure") or {}, p)
+            + invariance_figures(metrics.get("structure") or {}, p)
+            + agreement_figures(metrics.get("agreement") or {}, p)
+            + predictive_figures(metrics.get("predictive") or {}, p))
+
+
+def summary_records(figs: list[KeyFigure], k: int) -> list[dict]:
+    """The key figures as the records of ``reports/metrics/summary.json``: one flat record each,
+    under stable ids, with counts below ``k`` suppressed (None)."""
+    out, seen = [], set()
+    for f in figs:
+        base = re.sub(r"[^a-z0-9]+", "_", f"{f.area} {f.label}".lower()).strip("_")
+        fid, i = base, 2
+        while fid in seen:
+            fid, i = f"{base}_{i}", i + 1
+        seen.add(fid)
+        n = int(f.n) if H.is_num(f.n) else None
+        out.append({
+            "id": fid, "area": f.area, "label": f.label,
+            "estimate": float(f.value) if H.is_num(f.value) else None,
+            "ci_lower": float(f.lower) if H.is_num(f.lower) else None,
+            "ci_upper": float(f.upper) if H.is_num(f.upper) else None,
+            "ci_level": float(f.level) if H.is_num(f.level) else None,
+            "n": n if n is None or n >= k else None,
+            "null_value": f.null_value, "cutoff": f.cutoff, "cutoff_source": f.source or None,
+            "verdict": f.verdict,
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def _n_cell(f: KeyFigure, k: int) -> str:
+    if f.n is None and f.events is None:
+        return H.esc(f.n_text) if f.n_text else H.DASH
+    s = H.count(f.n, k) if f.n is not None else ""
+    if f.n_text:
+        s += f' <span class="muted">{H.esc(f.n_text)}</span>'
+    if f.events is not None:
+        s += f"<br>{H.count(f.events, k)} events"
+    return s
+
+
+def _estimate_cell(f: KeyFigure) -> str:
+    if f.display:
+        return f.display
+    if not H.is_num(f.value):
+        return '<span class="ne">not estimable</span>'
+    s = H.num(f.value)
+    if H.is_num(f.lower) and H.is_num(f.upper):
+        s += f" [{H.num(f.lower)}, {H.num(f.upper)}]"
+        if H.is_num(f.level) and abs(float(f.level) - 0.95) > 1e-9:
+            s += f' <span class="muted">{float(f.level):.0%} CI</span>'
+    return s
+
+
+def tally(figs: list[KeyFigure]) -> str:
+    counts = {v: sum(f.verdict == v for f in figs) for v in (MEETS, BORDERLINE, FAILS, NE)}
+    return ", ".join(f"{H.badge(v)} {c}" for v, c in counts.items() if c)
+
+
+def render_summary(figs: list[KeyFigure], k: int, p: Mapping, changes_line: str = "") -> str:
+    out = ['<section id="summary"><h2 class="first">Executive summary</h2>',
+           '<p class="muted">Key figures first: estimate [95% interval unless stated], n, the cut-off and the '
+           "verdict. <b>meets</b>: the whole interval is on the acceptable side of the cut-off; <b>borderline</b>: "
+           "the interval straddles the cut-off, so the data cannot decide; <b>does not meet</b>: the whole "
+           "interval is on the wrong side. Without an interval the point estimate decides (the reason says so). "
+           "Sources of the cut-offs are listed below the tables.</p>"]
+    if changes_line:
+        out.append(f"<p>{changes_line}</p>")
+    sources: list[str] = []
+    for area, title, anchor in AREAS:
+        rows = [f for f in figs if f.area == area]
+        if not rows:
+            continue
+        out.append(f'<h3><a href="#{anchor}">{H.esc(title)}</a></h3>')
+        out.append(f'<p class="tally">{tally(rows)}</p>')
+        body = []
+        for f in rows:
+            if f.source and f.source not in sources:
+                sources.append(f.source)
+            reason = H.esc(f.reason) + (f"; {H.esc(f.note)}" if f.note else "")
+            cut = f.threshold + (f' <span class="muted">{H.esc(short_source(f.source))}</span>' if f.source else "")
+            body.append([f'<a href="#{H.esc(f.anchor)}">{H.esc(f.label)}</a>', _estimate_cell(f), _n_cell(f, k),
+                         cut, H.badge(f.verdict), f'<span class="muted">{reason}</span>'])
+        out.append(H.table(["key figure", "estimate [CI]", "n", "cut-off", "verdict", "why"], body,
+                           also_left=(3, 5)))
+    if sources:
+        out.append('<p class="muted"><b>Sources of the cut-offs</b> (report parameters, see Version): '
+                   + "; ".join(H.esc(x) for x in sources) + ".</p>")
+    out.append("</section>")
+    return "\n".join(out)
