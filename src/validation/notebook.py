@@ -14,7 +14,8 @@ When the outputs exist nothing is run, so notebooks run one after the other buil
 most once; a lock file makes notebooks started at the same time wait for one another.
 
 The clean tables hold case and rater keys. Notebooks must not print them: :func:`anonymise` replaces
-them by a case position and ``rater N`` (the naming of ``reports/metrics/data_quality.json``), and
+them by a case position and ``rater N`` (the one rule of :mod:`validation.battery.anonymity`, the naming of
+every metrics file), and
 :func:`suppress` prints small counts as ``<k``.
 """
 
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from validation.battery.anonymity import anonymise, rater_labels
 from validation.battery.instruments import Questionnaire, SPJInstrument, load_instrument
 
 __all__ = [
@@ -367,34 +369,6 @@ def load_outputs(start: str | Path | None = None, *, refresh: bool = False, run:
 
 # ---------------------------------------------------------------------------------------------
 # no keys on screen
-
-
-def rater_labels(keys: Any) -> dict[Any, str]:
-    """``rater 1``, ``rater 2``, ... for the distinct rater keys in their sorted order (the naming of
-    ``reports/metrics/data_quality.json`` when given every key of the ``vera_ratings`` table)."""
-    uniq = pd.unique(pd.Series(list(keys), dtype=object).dropna())
-    ordered = sorted(uniq, key=str)
-    return {k: f"rater {i + 1}" for i, k in enumerate(ordered)}
-
-
-def anonymise(ratings: pd.DataFrame, all_raters: Any = None) -> pd.DataFrame:
-    """The rating forms with ``case_id`` and ``rater_id`` replaced by ``target`` (the case's position
-    among the sorted case keys) and ``rater`` (``rater N``, see :func:`rater_labels`; numbered over
-    ``all_raters`` when given, e.g. every key of the full table, so a subset keeps the same names).
-    The row order and every other column are kept."""
-    for col in ("case_id", "rater_id"):
-        if col not in ratings.columns:
-            raise ValueError(f"anonymise: expected a '{col}' column, found {list(ratings.columns)}")
-    labels = rater_labels(ratings["rater_id"] if all_raters is None else all_raters)
-    unknown = set(ratings["rater_id"].dropna()) - set(labels)
-    if unknown:
-        raise ValueError(f"anonymise: {len(unknown)} rater key(s) of the table are not among all_raters")
-    cases = sorted(pd.unique(ratings["case_id"].dropna()), key=str)
-    position = {k: i for i, k in enumerate(cases)}
-    out = ratings.drop(columns=["case_id", "rater_id"]).copy()
-    out.insert(0, "target", ratings["case_id"].map(position).to_numpy(dtype=np.int64))
-    out.insert(1, "rater", ratings["rater_id"].map(labels).to_numpy(dtype=object))
-    return out
 
 
 def suppress(counts: Any, k: int = 5) -> Any:

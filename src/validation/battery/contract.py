@@ -76,6 +76,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from validation.battery.anonymity import rater_labels
 from validation.battery.design import describe_rating_design
 from validation.battery.instruments import InstrumentError, Questionnaire, ResponseScale, SPJInstrument, load_instrument
 from validation.stats.results import NotEstimable, to_dict
@@ -1570,9 +1571,9 @@ def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire,
                 cross[str(site)] = _suppress(_counts(g[attr]), k)
             case_block[f"site_x_{attr}"] = cross
 
-    raters = sorted(vr["rater_id"].astype(str).unique())
-    label = {r: f"rater {i + 1}" for i, r in enumerate(raters)}
-    per_rater = vr["rater_id"].astype(str).value_counts()
+    label = rater_labels(vr["rater_id"])
+    raters = list(label)
+    per_rater = vr["rater_id"].value_counts()
     rated_site = pd.Series([site_of.get(c, "(unknown)") for c in vr["case_id"].astype(str)])
     cases_by_site = (pd.DataFrame({"site": rated_site, "case": vr["case_id"].astype(str).to_numpy()})
                      .drop_duplicates().groupby("site")["case"].size())

@@ -29,6 +29,7 @@ from typing import Any, Hashable, Iterator
 import numpy as np
 import pandas as pd
 
+from validation.battery.anonymity import sorted_keys
 from validation.stats.results import NotEstimable
 
 __all__ = ["InternalKeys", "RatingDesign", "describe_rating_design", "DESIGN_LABELS"]
@@ -107,14 +108,6 @@ class RatingDesign:
 
         return {k: to_dict(getattr(self, k)) for k in self.__dataclass_fields__
                 if not self.__dataclass_fields__[k].metadata.get("internal")}
-
-
-def _sorted_keys(values: np.ndarray) -> list:
-    uniq = list(pd.unique(values))
-    try:
-        return sorted(uniq)
-    except TypeError:
-        return sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
 
 
 def _bitsets(t_codes: np.ndarray, r_codes: np.ndarray, n_targets: int, n_raters: int) -> list[int]:
@@ -281,8 +274,8 @@ def describe_rating_design(data: pd.DataFrame, target: str, rater: str,
             raise ValueError(f"{int((per_target > 1).sum())} target(s) belong to more than one "
                              f"{group!r}; expected one group per target")
 
-    target_keys = _sorted_keys(d[target].to_numpy())
-    rater_keys = _sorted_keys(d[rater].to_numpy())
+    target_keys = sorted_keys(d[target].to_numpy())
+    rater_keys = sorted_keys(d[rater].to_numpy())
     t_index = {k: i for i, k in enumerate(target_keys)}
     r_index = {k: i for i, k in enumerate(rater_keys)}
     t_codes = d[target].map(t_index).to_numpy(dtype=np.int64)

@@ -45,6 +45,7 @@ import pandas as pd
 from validation.report.figures import agreement as plots
 from validation.stats.agreement import (agreement_detail, bland_altman, cohen_kappa, gwet_ac, icc, icc_reml,
                          krippendorff_alpha, sem_sdc)
+from validation.battery.anonymity import anonymise
 from validation.battery.design import describe_rating_design
 from validation.battery.instruments import SPJInstrument
 from validation.battery.scoring import domain_totals
@@ -67,27 +68,6 @@ _STREAM_KRIPP, _STREAM_REML = 1, 2
 
 # ---------------------------------------------------------------------------------------------
 # samples (no keys leave this section: cases become integer codes, raters "rater N")
-
-
-def _sorted_keys(values: pd.Series) -> list:
-    uniq = list(pd.unique(values.dropna()))
-    try:
-        return sorted(uniq)
-    except TypeError:
-        return sorted(uniq, key=lambda v: (type(v).__name__, str(v)))
-
-
-def _anonymise(ratings: pd.DataFrame, rater_order: list) -> pd.DataFrame:
-    """The ratings with ``target`` (an integer code of the case) and ``rater`` ("rater N", the
-    position of the key in ``rater_order``, extra raters after them) and no key columns."""
-    cases = _sorted_keys(ratings["case_id"])
-    t_index = {k: i for i, k in enumerate(cases)}
-    extra = [k for k in _sorted_keys(ratings["rater_id"]) if k not in set(rater_order)]
-    r_index = {k: f"rater {i + 1}" for i, k in enumerate(list(rater_order) + extra)}
-    out = ratings.drop(columns=["case_id", "rater_id"]).copy()
-    out.insert(0, "target", ratings["case_id"].map(t_index).astype(np.int64).to_numpy())
-    out.insert(1, "rater", ratings["rater_id"].map(r_index).to_numpy())
-    return out
 
 
 def first_two(forms: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -351,9 +331,8 @@ def run(root: Path, config: Config) -> None:
     if indep1.empty:
         raise StageError("no independent rating forms on occasion 1: inter-rater agreement needs them")
     design = describe_rating_design(indep1, "case_id", "rater_id", group="site")
-    rater_order = _sorted_keys(indep1["rater_id"])
     indep = rat[rat["role"] == "independent"].reset_index(drop=True)
-    anon = _anonymise(indep, rater_order)          # every independent form, keys replaced
+    anon = anonymise(indep, all_raters=rat["rater_id"])   # every independent form, keys replaced
     anon1 = anon[anon["occasion"] == 1].reset_index(drop=True)
     block_cases = indep1["case_id"].isin(list(design.block_target_keys)).to_numpy()
     block_raters = indep1["rater_id"].isin(list(design.block_rater_keys)).to_numpy()
