@@ -12,6 +12,7 @@ from validation.pipeline.imports import module_imports, package_modules, stage_f
 from validation.pipeline.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "validation"
 # a layer may import its own modules and those of the layers listed after it
 LAYERS = {"stats": (), "battery": ("stats",), "report": ("stats", "battery"),
           "pipeline": ("stats", "battery", "report")}
@@ -81,6 +82,7 @@ def test_editing_a_module_flags_every_stage_that_runs_it():
             users.setdefault(d, set()).add(name)
     assert {"reliability", "structure"} <= users["src/validation/stats/_rotation.py"]
     assert {"reliability", "structure"} <= users["src/validation/stats/factor.py"]
+    assert users["src/validation/report/templates/report.html.j2"] == {"report"}   # read, not imported
     assert "report" in users["src/validation/battery/instruments.py"] or \
         "src/validation/battery/instruments.py" not in {f.relative_to(ROOT).as_posix() for f in stage_files("report")}
 
@@ -102,3 +104,35 @@ def test_no_control_bytes_in_sources():
             if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", line):
                 bad.append(f"{f.relative_to(ROOT)}:{i}")
     assert not bad, bad
+
+
+def test_the_report_writes_no_html_in_python():
+    """The report's HTML lives in the Jinja2 templates (autoescaped): no module of the report layer
+    builds markup or entities itself (the SVG cleaner in ``report/html.py`` only removes markup)."""
+    markup = re.compile(r"""["'][^"'\n]*(<(p|b|a|td|th|tr|span|div|section|h[1-6]|li|ul|code|br)\b|&[a-z]+;)""")
+    offenders = []
+    for f in sorted((SRC / "report").rglob("*.py")):
+        if f.name == "html.py":
+            continue
+        for i, text in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if markup.search(text) and not text.lstrip().startswith(("#", '"""')) and "``" not in text:
+                offenders.append(f"{f.relative_to(SRC)}:{i}: {text.strip()[:80]}")
+    assert offenders == []
+
+
+def test_templates_are_autoescaped_and_strict():
+    from validation.report.render import environment, render_text
+    from validation.report.view import Run, line
+
+    env = environment()
+    assert env.autoescape is True or env.autoescape(None) is True
+    assert render_text(line("a < b & c", Run("<i>", "b"))) == "a &lt; b &amp; c<b>&lt;i&gt;</b>"
+
+
+def test_report_view_examples_run():
+    import doctest
+
+    from validation.report import view
+
+    result = doctest.testmod(view)
+    assert result.attempted >= 2 and result.failed == 0

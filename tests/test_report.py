@@ -10,7 +10,7 @@ import re
 import pytest
 
 from validation.report.checklists import AUTHORS, FILLED, checklists
-from validation.report.html import counts_with_total, svg_inline
+from validation.report.html import counts_with_total, svg_clean
 from validation.report.limits import limitations
 from validation.report.rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, cutoff, indicator_verdict,
                                       invariance_verdict, merge_params, verdict)
@@ -367,7 +367,7 @@ def test_checklist_items_need_the_authors_when_the_run_lacks_them():
     assert cosmin["measurement error"].status == AUTHORS
     html = build_report(m, {})
     section = html[html.index('id="checklists"'):html.index('id="changes"')]
-    assert "needs the authors&#x27; input" in section and 'href="#data-sites"' in section
+    assert "needs the authors&#39; input" in section and 'href="#data-sites"' in section
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,8 +375,8 @@ def test_checklist_items_need_the_authors_when_the_run_lacks_them():
 
 
 def test_small_counts_are_suppressed_with_a_complementary_cell():
-    assert counts_with_total({"S1": 37, "S2": 3, "S3": 9}, 5) == {"S1": "37", "S2": "&lt;5", "S3": "*"}
-    assert counts_with_total({"S1": 37, "S2": 3, "S3": 2}, 5) == {"S1": "37", "S2": "&lt;5", "S3": "&lt;5"}
+    assert counts_with_total({"S1": 37, "S2": 3, "S3": 9}, 5) == {"S1": "37", "S2": "<5", "S3": "*"}
+    assert counts_with_total({"S1": 37, "S2": 3, "S3": 2}, 5) == {"S1": "37", "S2": "<5", "S3": "<5"}
     assert counts_with_total({"S1": 37, "S2": 0}, 5) == {"S1": "37", "S2": "0"}
     m = clean_metrics()
     dq = m["data_quality"]
@@ -431,11 +431,11 @@ def test_figures_are_inline_safe_and_their_ids_do_not_clash():
     assert len(ids) == len(set(ids)), "duplicate ids"
     assert html.count('xlink:href="#fig1-m1"') == 1 and html.count('xlink:href="#fig2-m1"') == 1
     assert "url(#fig2-c1)" in html and "#fig1 *{stroke-linecap" in html
-    raster = svg_inline('<svg><image xlink:href="data:image/png;base64,iVBORw0KGgo="/>'
-                        '<image href="data:text/html;base64,PHNjcmlwdD4="/></svg>', "c", "f")
+    raster = svg_clean('<svg><image xlink:href="data:image/png;base64,iVBORw0KGgo="/>'
+                       '<image href="data:text/html;base64,PHNjcmlwdD4="/></svg>', "f")
     assert 'xlink:href="data:image/png;base64,iVBORw0KGgo="' in raster and "text/html" not in raster
-    one = svg_inline(SVG, "cap", "f9")
-    assert one.startswith('<figure class="figure" id="f9">') and "cap</figcaption>" in one
+    assert re.search(r'<figure class="figure" id="fig1"><svg[^>]*>.*?</svg><figcaption class="muted">Scree plot[^<]*'
+                     r"</figcaption></figure>", html, re.S)
 
 
 def test_page_is_self_contained_linked_and_deterministic():

@@ -12,7 +12,7 @@ import ast
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["package_modules", "module_imports", "closure", "stage_files"]
+__all__ = ["package_modules", "module_imports", "closure", "resource_files", "stage_files"]
 
 PACKAGE = "validation"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -81,8 +81,24 @@ def closure(*starts: str, pkg_dir: Path = PACKAGE_DIR) -> set[str]:
     return seen
 
 
+# the non-Python files a module reads, by module: folders relative to the package folder
+RESOURCES = {f"{PACKAGE}.report.render": ("report/templates",)}
+
+
+def resource_files(module: str, pkg_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """The files that ``module`` reads beside the source (see :data:`RESOURCES`)."""
+    out = []
+    for folder in RESOURCES.get(module, ()):
+        out += [f for f in (pkg_dir / folder).rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+    return out
+
+
 def stage_files(stage: str, pkg_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """The source files that ``python -m validation.pipeline.stages STAGE`` runs, sorted."""
+    """The files that ``python -m validation.pipeline.stages STAGE`` runs or reads, sorted: the
+    source of its import closure and the resource folders (templates) of the packages in it."""
     mods = package_modules(pkg_dir)
     names = closure(f"{PACKAGE}.pipeline.stages.__main__", f"{PACKAGE}.pipeline.stages.{stage}", pkg_dir=pkg_dir)
-    return sorted(mods[m] for m in names)
+    files = {mods[m] for m in names}
+    for m in names:
+        files.update(resource_files(m, pkg_dir))
+    return sorted(files)

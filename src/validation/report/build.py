@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from validation.report import html as H
-from validation.report.changes import compare, flatten, render_changes
-from validation.report.checklists import checklists, render_checklists
-from validation.report.limits import alarm, limitations, render_limitations
+from validation.report import view as V
+from validation.report.changes import changes_section, compare, flatten
+from validation.report.checklists import checklists, checklists_section
+from validation.report.limits import alarm, limitations, limitations_section
+from validation.report.render import render_page
 from validation.report.rules import DEFAULTS, merge_params, verdict
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
-                               reliability_section, structure_section, version_section)
-from validation.report.summary import g, key_figures, render_summary, summary_records
+                                        reliability_section, structure_section, version_section)
+from validation.report.summary import g, key_figures, summary_records, summary_section
 
 __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "verdict",
            "merge_params", "DEFAULTS"]
@@ -68,31 +69,24 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
     metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
     figures = key_figures(metrics, p)
     lims = limitations(metrics, figures, p, k)
-    changes_html, digest = render_changes(metrics, baseline, k, float(p["change_tolerance"]))
+    changes, digest = changes_section(metrics, baseline, k, float(p["change_tolerance"]))
     fig = FigureCounter()
-    toc = "".join(f'<li><a href="#{a}">{H.esc(t)}</a></li>' for a, t in TOC)
-    body = "\n".join([
-        f"<header><h1>{H.esc(title)}</h1>",
-        f'<p class="muted">Built from the pipeline\'s metrics and figures only (nothing recomputed). Counts of '
-        f"fewer than {k} cases are suppressed (shown as &lt;{k}); where a printed total would reveal one, a second "
-        "cell is hidden too (*); a rate is hidden with its count. "
-        f"{_version_line(metrics, version)}</p></header>",
-        alarm(metrics),
-        f'<nav><ol class="toc">{toc}</ol></nav>',
-        render_summary(figures, k, p, digest),
-        render_limitations(lims),
+    intro = V.line(f"Built from the pipeline's metrics and figures only (nothing recomputed). Counts of fewer than {k} "
+                   f"cases are suppressed (shown as <{k}); where a printed total would reveal one, a second cell is "
+                   "hidden too (*); a rate is hidden with its count. ", _version_line(metrics, version))
+    sections = [
+        summary_section(figures, k, p, digest),
+        limitations_section(lims),
         data_section(metrics.get("data_quality") or {}, k),
         reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
         structure_section(metrics.get("structure") or {}, figs, p, fig, k),
         agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
         predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
-        render_checklists(metrics),
-        changes_html,
+        checklists_section(metrics),
+        changes,
         version_section(metrics, {**(version or {}), "report_params": (version or {}).get("report_params", p)}, p),
-    ])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{H.esc(title)}</title><style>{H.CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
+    ]
+    return render_page(title, intro, alarm(metrics), TOC, sections)
 
 
 def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) -> dict:
@@ -107,10 +101,10 @@ def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) ->
     return {"key_figures": records, "estimates": {r["id"]: r["estimate"] for r in records}}
 
 
-def _version_line(metrics: Mapping[str, Mapping], version: Mapping | None) -> str:
+def _version_line(metrics: Mapping[str, Mapping], version: Mapping | None) -> V.Line:
     v = version or {}
     soft = v.get("validation") or next((m["provenance"]["code"].get("version") for m in metrics.values()
                                         if isinstance(g(m, "provenance", "code"), Mapping)), None)
     if not soft:
-        return ""
-    return f'Version: validation {H.esc(soft)} (<a href="#version">details</a>).'
+        return ()
+    return V.line(f"Version: validation {soft} (", V.link("details", "version"), ").")

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any, Iterator, Mapping
 
 from validation.report import html as H
+from validation.report import view as V
 
 # item-level detail, curves, matrices and raw tables: their headline estimates are compared instead
 SKIP_KEYS = frozenset({
@@ -211,7 +212,7 @@ def _val(e: Entry | None, k: int, hide: bool) -> str:
     if e is None:
         return H.DASH
     if hide:
-        return f"&lt;{k}" if 0 < e.value < k else "*"
+        return f"<{k}" if 0 < e.value < k else "*"
     if e.is_count:
         return H.count(int(e.value), k)
     v = H.num(e.value) if not float(e.value).is_integer() or e.lower is not None else H.num(int(e.value))
@@ -241,62 +242,62 @@ STATUS = {"beyond": "beyond sampling error", "within": "within sampling error", 
           "added": "new", "removed": "gone"}
 
 
-def render_changes(current: Mapping[str, Mapping], baseline: Mapping | None, k: int, tol: float) -> tuple[str, str]:
+def changes_section(current: Mapping[str, Mapping], baseline: Mapping | None, k: int,
+                    tol: float) -> tuple[V.Section, V.Line]:
     """The "changes since" section and the one-line digest for the executive summary."""
-    head = ['<section id="changes"><h2>Changes since the baseline</h2>']
+    title = V.Heading(2, V.line("Changes since the baseline"))
     if not baseline:
-        head.append("<p>No baseline was given, so no change is listed.</p></section>")
-        return "\n".join(head), ""
-    rev = H.esc(baseline.get("revision") or "?")
-    where = f"<code>{rev}</code>"
+        return V.section("changes", title, V.Para(V.line("No baseline was given, so no change is listed."))), ()
+    where = V.code(baseline.get("revision") or "?")
     docs = baseline.get("metrics") or {}
     present = {s: d for s, d in docs.items() if isinstance(d, Mapping)}
     if not present:
-        note = H.esc(baseline.get("note") or "the metrics are absent at that revision")
-        head.append(f"<p>No baseline: {note}. Baseline revision {where}. Nothing to compare.</p></section>")
-        return "\n".join(head), 'No baseline to compare with (<a href="#changes">why</a>).'
+        note = baseline.get("note") or "the metrics are absent at that revision"
+        return (V.section("changes", title, V.Para(V.line(f"No baseline: {note}. Baseline revision ", where,
+                                                          ". Nothing to compare."))),
+                V.line("No baseline to compare with (", V.link("why", "changes"), ")."))
     missing = [s for s in current if s not in present]
     changes = compare(current, present, tol)
     compared = sum(len(flatten(current[s])) for s in present if isinstance(current.get(s), Mapping))
     n = {s: sum(c.status == s for c in changes) for s in STATUS}
     moved = n["beyond"] + n["within"] + n["no interval"]
-    head.append(
-        f"<p>Baseline {where}. Of {compared:,} values compared, <b>{moved:,} moved</b>: <b>{n['beyond']:,} beyond "
-        f"sampling error</b>, {n['within']:,} within it, {n['no interval']:,} without an interval to judge; "
-        f"{n['added']:,} new and {n['removed']:,} gone.</p>")
-    head.append(
-        '<p class="muted">Rule: a move is <b>beyond sampling error</b> when the baseline and current intervals do '
-        "not overlap (baseline upper bound below the current lower bound, or the reverse); this is conservative "
-        "(about p &lt; 0.01 for independent estimates with similar standard errors; Schenker &amp; Gentleman 2001), "
-        "and overlapping intervals do not show that nothing changed. Estimates from the same data are not "
-        f"independent, so read the rule as a screen. Moves smaller than {tol:g} (relative) count as rounding. "
-        "Item-level detail, curves and raw tables are not compared; their headline estimates are. Counts of "
-        f"fewer than {k} cases are suppressed, with the change. The baseline is resolved when the report is "
-        "built: a report committed together with its metrics compares with the commit before.</p>")
+    out: list[V.Block] = [title, V.Para(V.line(
+        "Baseline ", where, f". Of {compared:,} values compared, ", V.b(f"{moved:,} moved"), ": ",
+        V.b(f"{n['beyond']:,} beyond sampling error"), f", {n['within']:,} within it, {n['no interval']:,} without an "
+        f"interval to judge; {n['added']:,} new and {n['removed']:,} gone.")),
+        V.Para(V.line(
+            "Rule: a move is ", V.b("beyond sampling error"), " when the baseline and current intervals do not "
+            "overlap (baseline upper bound below the current lower bound, or the reverse); this is conservative "
+            "(about p < 0.01 for independent estimates with similar standard errors; Schenker & Gentleman 2001), "
+            "and overlapping intervals do not show that nothing changed. Estimates from the same data are not "
+            f"independent, so read the rule as a screen. Moves smaller than {tol:g} (relative) count as rounding. "
+            "Item-level detail, curves and raw tables are not compared; their headline estimates are. Counts of "
+            f"fewer than {k} cases are suppressed, with the change. The baseline is resolved when the report is "
+            "built: a report committed together with its metrics compares with the commit before."), "muted")]
     if missing:
-        head.append(f"<p>Not in the baseline: {H.esc(', '.join(missing))}.</p>")
+        out.append(V.Para(V.line(f"Not in the baseline: {', '.join(missing)}.")))
     inputs = input_changes(current, present)
     if inputs:
-        rows = [[H.esc(s), H.esc(key), H.esc(a), H.esc(b)] for s, key, a, b in inputs]
-        head.append("<h3>Inputs that changed</h3>" + H.table(["stage", "what", "baseline", "current"], rows, left=2))
+        out += [V.Heading(3, V.line("Inputs that changed")),
+                V.table(["stage", "what", "baseline", "current"], [[s, key, str(a), str(b)] for s, key, a, b in inputs],
+                        left=2)]
     est_rows = sorted((c for c in changes if c.status in ("beyond", "within")),
                       key=lambda c: (c.status != "beyond", -abs(c.delta or 0), c.stage, c.path))
     if est_rows:
-        head.append("<h3>Estimates with intervals that moved</h3>" + H.table(
+        out += [V.Heading(3, V.line("Estimates with intervals that moved")), V.table(
             ["stage", "metric", "baseline [CI]", "current [CI]", "change", "judgement"],
-            [[H.esc(c.stage), H.esc(c.path), _val(c.old, k, False), _val(c.new, k, False), _delta(c, k),
-              f'<span class="v v-fails">{STATUS[c.status]}</span>' if c.status == "beyond"
-              else STATUS[c.status]] for c in est_rows], left=2, also_left=(-1,)))
+            [[c.stage, c.path, _val(c.old, k, False), _val(c.new, k, False), _delta(c, k),
+              V.badge(STATUS[c.status]) if c.status == "beyond" else STATUS[c.status]] for c in est_rows],
+            left=2, also_left=(-1,))]
     other = sorted((c for c in changes if c.status not in ("beyond", "within")),
                    key=lambda c: (c.status, c.stage, c.path))
     if other:
-        head.append("<h3>Other values that moved, appeared or disappeared</h3>" + H.table(
+        out += [V.Heading(3, V.line("Other values that moved, appeared or disappeared")), V.table(
             ["stage", "metric", "baseline", "current", "change", ""],
-            [[H.esc(c.stage), H.esc(c.path), _val(c.old, k, _hidden(c, k)), _val(c.new, k, _hidden(c, k)),
-              _delta(c, k), STATUS[c.status]] for c in other], left=2, also_left=(-1,)))
+            [[c.stage, c.path, _val(c.old, k, _hidden(c, k)), _val(c.new, k, _hidden(c, k)), _delta(c, k),
+              STATUS[c.status]] for c in other], left=2, also_left=(-1,))]
     if not changes and not inputs:
-        head.append("<p>Nothing moved.</p>")
-    head.append("</section>")
-    digest = (f'Since baseline {where}: {moved:,} values moved, <b>{n["beyond"]:,} beyond sampling error</b> '
-              f'(<a href="#changes">changes</a>).')
-    return "\n".join(head), digest
+        out.append(V.Para(V.line("Nothing moved.")))
+    digest = V.line(f"Since baseline ", where, f": {moved:,} values moved, ",
+                    V.b(f"{n['beyond']:,} beyond sampling error"), " (", V.link("changes", "changes"), ").")
+    return V.section("changes", out), digest

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Mapping
 
-from validation.report import html as H
+from validation.report import view as V
 from validation.report.summary import g
 
 FILLED, AUTHORS = "filled", "needs the authors' input"
@@ -208,23 +208,20 @@ def checklists(m: M) -> dict[str, list[Item]]:
     return {key: fn(m) for key, _, _, fn in CHECKLISTS}
 
 
-def render_checklists(m: M) -> str:
-    out = ['<section id="checklists"><h2>Reporting checklists</h2>',
-           '<p class="muted">Filled from this run: <b>filled</b> items link to where the report gives what the item '
-           "asks for; the others need the authors' input (design, populations, blinding, interpretation). Item texts "
-           "are short paraphrases; use the published checklists for the full wording.</p>"]
+def checklists_section(m: M) -> V.Section:
+    out: list[V.Block] = [
+        V.Heading(2, V.line("Reporting checklists")),
+        V.Para(V.line("Filled from this run: ", V.b("filled"), " items link to where the report gives what the item "
+                      "asks for; the others need the authors' input (design, populations, blinding, interpretation). "
+                      "Item texts are short paraphrases; use the published checklists for the full wording."),
+               "muted")]
     lists = checklists(m)
     for key, title, source, _ in CHECKLISTS:
         items = lists[key]
         n_f = sum(i.status == FILLED for i in items)
-        out.append(f'<h3 id="checklist-{key}">{H.esc(title)}</h3><p class="muted">{H.esc(source)}. '
-                   f"{n_f} of {len(items)} filled from the run.</p>")
-        rows = []
-        for i in items:
-            status = (f'<span class="v v-meets">{FILLED}</span>' if i.status == FILLED
-                      else f'<span class="v v-na">{H.esc(AUTHORS)}</span>')
-            where = f'<a href="#{H.esc(i.where)}">{H.esc(PLACES.get(i.where, i.where))}</a>' if i.where else ""
-            rows.append([H.esc(i.number), H.esc(i.text), status, where, H.esc(i.note)])
-        out.append(H.table(["item", "asks for", "status", "where", "note"], rows, left=5))
-    out.append("</section>")
-    return "\n".join(out)
+        out += [V.Heading(3, V.line(title), f"checklist-{key}"),
+                V.Para(V.line(f"{source}. {n_f} of {len(items)} filled from the run."), "muted")]
+        rows = [[i.number, i.text, V.badge(i.status), V.link(PLACES.get(i.where, i.where), i.where) if i.where else "",
+                 i.note] for i in items]
+        out.append(V.table(["item", "asks for", "status", "where", "note"], rows, left=5))
+    return V.section("checklists", out)

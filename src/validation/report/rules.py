@@ -228,7 +228,7 @@ def cutoff(x: float) -> str:
 
 
 def threshold_text(threshold: Mapping) -> str:
-    return f"&ge; {cutoff(threshold['min'])}" if "min" in threshold else f"&le; {cutoff(threshold['max'])}"
+    return f"\u2265 {cutoff(threshold['min'])}" if "min" in threshold else f"\u2264 {cutoff(threshold['max'])}"
 
 
 def short_source(source: str) -> str:

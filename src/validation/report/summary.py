@@ -9,6 +9,7 @@ import statistics
 from typing import Any, Mapping
 
 from validation.report import html as H
+from validation.report import view as V
 from validation.report.rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, indicator_verdict, invariance_verdict,
                             short_source, threshold_text, threshold_verdict)
 
@@ -32,11 +33,11 @@ class KeyFigure:
     n: Any = None                   # count of cases (suppressed below k when rendered)
     n_text: str = ""                # plain text after n, e.g. "events 28"
     events: Any = None              # count of events (suppressed below k)
-    threshold: str = ""             # HTML, e.g. "&ge; 0.7"
+    threshold: str = ""             # plain text, e.g. "≥ 0.7"
     source: str = ""                # plain text
     verdict: str = NE
     reason: str = ""                # plain text
-    display: str = ""               # HTML replacing the estimate cell (for non-numeric figures)
+    display: str = ""               # text replacing the estimate cell (for non-numeric figures)
     note: str = ""                  # plain text, e.g. an interpretation band
     anchor: str = ""
     cutoff: Any = None              # the cut-off as a number (None where it is not numeric)
@@ -157,7 +158,7 @@ def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
         groups = inv.get("groups") or list(nobs)
         out.append(KeyFigure("invariance", label, n=n or None, n_text=f"{len(groups)} groups",
                              threshold=f"{req}", source=p["invariance"]["source"], verdict=v, reason=why,
-                             display=H.esc(level), anchor=f"invariance-{grouping}"))
+                             display=str(level), anchor=f"invariance-{grouping}"))
     return out
 
 
@@ -224,7 +225,7 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                 "agreement", f"{len(g(m, 'indicators'))} indicators, weighted kappa range",
                 threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v,
                 reason=f"{why}: {tally}",
-                display=f"{H.num(min(vals))} ({H.esc(lo_code)}) to {H.num(max(vals))} ({H.esc(hi_code)}); "
+                display=f"{H.num(min(vals))} ({lo_code}) to {H.num(max(vals))} ({hi_code}); "
                         f"median {H.num(statistics.median(vals))}",
                 anchor="agreement-indicators"))
     return out
@@ -295,63 +296,63 @@ def summary_records(figs: list[KeyFigure], k: int) -> list[dict]:
 # rendering
 
 
-def _n_cell(f: KeyFigure, k: int) -> str:
+def _n_cell(f: KeyFigure, k: int) -> V.Line:
     if f.n is None and f.events is None:
-        return H.esc(f.n_text) if f.n_text else H.DASH
-    s = H.count(f.n, k) if f.n is not None else ""
+        return V.line(f.n_text or H.DASH)
+    s = V.line(H.count(f.n, k) if f.n is not None else "")
     if f.n_text:
-        s += f' <span class="muted">{H.esc(f.n_text)}</span>'
+        s += V.line(" ", V.muted(f.n_text))
     if f.events is not None:
-        s += f"<br>{H.count(f.events, k)} events"
+        s += V.line(V.BR, f"{H.count(f.events, k)} events")
     return s
 
 
-def _estimate_cell(f: KeyFigure) -> str:
+def _estimate_cell(f: KeyFigure) -> V.Line:
     if f.display:
-        return f.display
+        return V.line(f.display)
     if not H.is_num(f.value):
-        return '<span class="ne">not estimable</span>'
+        return V.line(V.Run("not estimable", "ne"))
     s = H.num(f.value)
     if H.is_num(f.lower) and H.is_num(f.upper):
         s += f" [{H.num(f.lower)}, {H.num(f.upper)}]"
         if H.is_num(f.level) and abs(float(f.level) - 0.95) > 1e-9:
-            s += f' <span class="muted">{float(f.level):.0%} CI</span>'
-    return s
+            return V.line(s, " ", V.muted(f"{float(f.level):.0%} CI"))
+    return V.line(s)
 
 
-def tally(figs: list[KeyFigure]) -> str:
+def tally(figs: list[KeyFigure]) -> V.Line:
     counts = {v: sum(f.verdict == v for f in figs) for v in (MEETS, BORDERLINE, FAILS, NE)}
-    return ", ".join(f"{H.badge(v)} {c}" for v, c in counts.items() if c)
+    return V.join((V.line(V.badge(v), f" {c}") for v, c in counts.items() if c), ", ")
 
 
-def render_summary(figs: list[KeyFigure], k: int, p: Mapping, changes_line: str = "") -> str:
-    out = ['<section id="summary"><h2 class="first">Executive summary</h2>',
-           '<p class="muted">Key figures first: estimate [95% interval unless stated], n, the cut-off and the '
-           "verdict. <b>meets</b>: the whole interval is on the acceptable side of the cut-off; <b>borderline</b>: "
-           "the interval straddles the cut-off, so the data cannot decide; <b>does not meet</b>: the whole "
-           "interval is on the wrong side. Without an interval the point estimate decides (the reason says so). "
-           "Sources of the cut-offs are listed below the tables.</p>"]
+def summary_section(figs: list[KeyFigure], k: int, p: Mapping, changes_line: V.Line = ()) -> V.Section:
+    out: list[Any] = [
+        V.Heading(2, V.line("Executive summary"), cls="first"),
+        V.Para(V.line("Key figures first: estimate [95% interval unless stated], n, the cut-off and the verdict. ",
+                      V.b("meets"), ": the whole interval is on the acceptable side of the cut-off; ",
+                      V.b("borderline"), ": the interval straddles the cut-off, so the data cannot decide; ",
+                      V.b("does not meet"), ": the whole interval is on the wrong side. Without an interval the point "
+                      "estimate decides (the reason says so). Sources of the cut-offs are listed below the tables."),
+               "muted")]
     if changes_line:
-        out.append(f"<p>{changes_line}</p>")
+        out.append(V.Para(changes_line))
     sources: list[str] = []
     for area, title, anchor in AREAS:
         rows = [f for f in figs if f.area == area]
         if not rows:
             continue
-        out.append(f'<h3><a href="#{anchor}">{H.esc(title)}</a></h3>')
-        out.append(f'<p class="tally">{tally(rows)}</p>')
+        out += [V.Heading(3, V.line(V.link(title, anchor))), V.Para(tally(rows), "tally")]
         body = []
         for f in rows:
             if f.source and f.source not in sources:
                 sources.append(f.source)
-            reason = H.esc(f.reason) + (f"; {H.esc(f.note)}" if f.note else "")
-            cut = f.threshold + (f' <span class="muted">{H.esc(short_source(f.source))}</span>' if f.source else "")
-            body.append([f'<a href="#{H.esc(f.anchor)}">{H.esc(f.label)}</a>', _estimate_cell(f), _n_cell(f, k),
-                         cut, H.badge(f.verdict), f'<span class="muted">{reason}</span>'])
-        out.append(H.table(["key figure", "estimate [CI]", "n", "cut-off", "verdict", "why"], body,
+            reason = f.reason + (f"; {f.note}" if f.note else "")
+            cut = V.line(f.threshold, (" ", V.muted(short_source(f.source))) if f.source else ())
+            body.append([V.link(f.label, f.anchor), _estimate_cell(f), _n_cell(f, k), cut, V.badge(f.verdict),
+                         V.muted(reason)])
+        out.append(V.table(["key figure", "estimate [CI]", "n", "cut-off", "verdict", "why"], body,
                            also_left=(3, 5)))
     if sources:
-        out.append('<p class="muted"><b>Sources of the cut-offs</b> (report parameters, see Version): '
-                   + "; ".join(H.esc(x) for x in sources) + ".</p>")
-    out.append("</section>")
-    return "\n".join(out)
+        out.append(V.Para(V.line(V.b("Sources of the cut-offs"), " (report parameters, see Version): "
+                                 + "; ".join(sources) + "."), "muted"))
+    return V.section("summary", out)
