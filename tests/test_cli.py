@@ -36,9 +36,9 @@ def broken_folder(tmp_path: Path, fault: str) -> Path:
 def test_help_names_every_command():
     r = cli("--help")
     assert r.returncode == 0
-    for command in ("check", "run", "report"):
+    for command in ("check", "run", "report", "summary"):
         assert command in r.stdout
-    for command in ("check", "run", "report"):
+    for command in ("check", "run", "report", "summary"):
         sub = cli(command, "--help")
         assert sub.returncode == 0 and "Usage: validation " + command in sub.stdout, sub.stderr
 
@@ -92,3 +92,23 @@ def test_report_with_another_baseline_writes_where_asked(tmp_path):
     assert r.returncode == 0, r.stderr
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert f"Report: {out}" in r.stdout
+
+
+@pytest.mark.skipif(not (ROOT / "reports/metrics/summary.json").exists(), reason="the pipeline has not run")
+def test_summary_prints_one_key_figure_a_line():
+    records = json.loads((ROOT / "reports/metrics/summary.json").read_text(encoding="utf-8"))["key_figures"]
+    r = cli("summary")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["key", "figure", "estimate", "[CI]", "n", "cut-off", "verdict"]
+    assert len(lines) == 2 + len(records)
+    for line, rec in zip(lines[2:], records):
+        assert line.startswith(rec["label"]) and line.rstrip().endswith(rec["verdict"])
+    assert json.loads(cli("summary", "--json").stdout) == records
+
+
+def test_summary_without_a_run_says_what_to_do(tmp_path):
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "params.yaml").write_text("{}\n")
+    r = cli("summary", cwd=tmp_path)
+    assert r.returncode == 2 and "run `validation run`" in r.stderr

@@ -190,7 +190,7 @@ def test_key_figures_verdicts_from_the_metrics():
     m["structure"]["sq"]["cfa"]["fit"]["cfi"] = 0.93
     m["structure"]["sq"]["invariance"]["site"]["level"] = "partial scalar"
     figs = {f.label: f for f in key_figures(m, merge_params(None))}
-    assert figs["VERA-2R BA alpha"].verdict == MEETS and figs["VERA-2R BA alpha"].n == 400
+    assert "VERA-2R BA alpha" not in figs          # reliability is summarised by omega
     assert figs["VERA-2R BA omega"].verdict == BORDERLINE and figs["VERA-2R BA omega"].n == 380
     assert figs["summary risk judgement, weighted kappa"].verdict == FAILS
     assert figs["violent: AUC of the summary judgement"].verdict == NE
@@ -289,8 +289,8 @@ def _sq_missing(m):
     miss["flagged"] = ["SQ07"]
 
 
-def _alpha_ne(m):
-    m["reliability"]["vera"]["domains"]["BA"]["overall"]["alpha"] = {"not_estimable": "not estimable: constant item"}
+def _omega_ne(m):
+    m["reliability"]["vera"]["domains"]["BA"]["overall"]["omega"] = {"not_estimable": "not estimable: constant item"}
 
 
 @pytest.mark.parametrize("change,kind,text", [
@@ -306,7 +306,7 @@ def _alpha_ne(m):
     (_inv_not_estimable, "non_invariance", "too few cases"),
     (_not_rated, "not_rated", "BA4 25.0%"),
     (_sq_missing, "sq_missing", "SQ07 30.0%"),
-    (_alpha_ne, "not_estimable", "constant item"),
+    (_omega_ne, "not_estimable", "constant item"),
 ])
 def test_each_condition_triggers_its_limitation(change, kind, text):
     m = clean_metrics()

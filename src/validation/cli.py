@@ -3,6 +3,7 @@
     validation check DIR          check a site's four tables against the data contract (no DVC)
     validation run                run the pipeline (dvc repro) and print the report's path
     validation report             rebuild the report (optionally against another baseline)
+    validation summary            print the key figures of reports/metrics/summary.json
     validation --version
 
 Exit codes: 0 done; 2 the input or the parameters break their contract (every problem listed);
@@ -27,6 +28,7 @@ from validation.pipeline.common import StageError, project_root
 from validation.pipeline.config import ConfigError, InstrumentsConfig, ValidateConfig, load_config
 
 REPORT = "reports/validation_report.html"
+SUMMARY = "reports/metrics/summary.json"
 EXIT_INVALID = 2
 
 
@@ -171,6 +173,28 @@ def report(baseline: str | None, out: Path | None) -> None:
     except StageError as exc:
         _fail(f"[report] stopped: {exc}", EXIT_INVALID)
     click.echo(f"Report: {target}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the key-figure records as JSON.")
+def summary(as_json: bool) -> None:
+    """Print the key figures of the last run, one a line: estimate [CI], n, cut-off, verdict.
+
+    Reads reports/metrics/summary.json (run `validation run` first). To see what moved since a
+    commit, use `dvc metrics diff REV`.
+    """
+    from validation.report.summary import summary_table
+
+    root = _project()
+    path = root / SUMMARY
+    if not path.exists():
+        _fail(f"{SUMMARY} does not exist yet: run `validation run` (or `make repro`) first", EXIT_INVALID)
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))["key_figures"]
+    except (ValueError, KeyError, TypeError) as exc:
+        _fail(f"{SUMMARY} is not a summary written by the report stage ({exc}): rerun `validation run --force report`",
+              EXIT_INVALID)
+    click.echo(json.dumps(records, indent=2) if as_json else summary_table(records))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,18 +88,16 @@ def _coef(area: str, label: str, d: Any, key: str, thr: Mapping, anchor: str, n_
 
 
 def reliability_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
+    """Omega total of each VERA domain and SQ scale. The summary judges reliability by omega alone
+    (McDonald 1999): alpha assumes equal loadings, adds nothing when they are equal and understates
+    reliability when they are not; it stays, with its verdict, in the Reliability section."""
     t = p["thresholds"]
     out = []
-    for code, b in (g(m, "vera", "domains") or {}).items():
-        name = f"{g(m, 'vera', 'instrument') or 'VERA'} {code}"
-        ov = g(b, "overall") or {}
-        out.append(_coef("reliability", f"{name} alpha", ov.get("alpha"), "alpha", t["alpha"], "reliability"))
-        out.append(_coef("reliability", f"{name} omega", ov.get("omega"), "omega", t["omega"], "reliability"))
-    for code, b in (g(m, "sq", "scales") or {}).items():
-        name = f"{g(m, 'sq', 'instrument') or 'SQ'} {code}"
-        ov = g(b, "overall") or {}
-        out.append(_coef("reliability", f"{name} alpha", ov.get("alpha"), "alpha", t["alpha"], "reliability"))
-        out.append(_coef("reliability", f"{name} omega", ov.get("omega"), "omega", t["omega"], "reliability"))
+    for part, key, default in (("vera", "domains", "VERA"), ("sq", "scales", "SQ")):
+        for code, b in (g(m, part, key) or {}).items():
+            name = f"{g(m, part, 'instrument') or default} {code}"
+            omega = g(b, "overall", "omega")
+            out.append(_coef("reliability", f"{name} omega", omega, "omega", t["omega"], "reliability"))
     return out
 
 
@@ -292,6 +290,25 @@ def summary_records(figs: list[KeyFigure], k: int) -> list[dict]:
     return out
 
 
+def summary_table(records: list[Mapping]) -> str:
+    """The records of ``summary.json`` as a plain-text table, one key figure a line (what
+    ``validation summary`` prints; ``dvc metrics show`` puts every figure in one wide row)."""
+    rows = [("key figure", "estimate [CI]", "n", "cut-off", "verdict")]
+    for r in records:
+        v = r.get("estimate")
+        est = H.num(int(v)) if H.is_num(v) and float(v).is_integer() and r.get("ci_lower") is None else H.num(v)
+        if H.is_num(r.get("ci_lower")) and H.is_num(r.get("ci_upper")):
+            est += f" [{H.num(r['ci_lower'])}, {H.num(r['ci_upper'])}]"
+        cut = H.num(r["cutoff"]) if H.is_num(r.get("cutoff")) else ""
+        rows.append((str(r.get("label", r.get("id", ""))), est, H.num(r.get("n")) if r.get("n") is not None else "",
+                     cut, str(r.get("verdict", ""))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # rendering
 
@@ -332,7 +349,9 @@ def summary_section(figs: list[KeyFigure], k: int, p: Mapping, changes_line: V.L
                       V.b("meets"), ": the whole interval is on the acceptable side of the cut-off; ",
                       V.b("borderline"), ": the interval straddles the cut-off, so the data cannot decide; ",
                       V.b("does not meet"), ": the whole interval is on the wrong side. Without an interval the point "
-                      "estimate decides (the reason says so). Sources of the cut-offs are listed below the tables."),
+                      "estimate decides (the reason says so). Reliability is judged by omega total (McDonald 1999); alpha, which "
+                      "assumes equal loadings, is in the Reliability section. Sources of the cut-offs are listed "
+                      "below the tables."),
                "muted")]
     if changes_line:
         out.append(V.Para(changes_line))
