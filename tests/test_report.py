@@ -12,8 +12,8 @@ import pytest
 from validation.report.checklists import AUTHORS, FILLED, checklists
 from validation.report.html import counts_with_total, svg_clean
 from validation.report.limits import limitations
-from validation.report.rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, cutoff, indicator_verdict,
-                                      invariance_verdict, merge_params, verdict)
+from validation.report.rules import auc_band, cutoff_text, merge_params
+from validation.report.verdicts import CHANCE, FAILS, INCONCLUSIVE, MEETS, NE
 from validation.report.summary import key_figures
 from validation.report.build import build_report
 
@@ -116,56 +116,14 @@ def kinds(metrics, params=None) -> set[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# verdicts at the boundaries
+# bands (the verdict rule itself: tests/test_verdicts.py)
 
 
-@pytest.mark.parametrize("value,lo,hi,expected", [
-    (0.75, 0.70, 0.80, MEETS),          # lower bound exactly at the cut-off: the whole interval is at or above
-    (0.75, 0.6999, 0.80, BORDERLINE),   # just below: the interval straddles
-    (0.65, 0.60, 0.70, BORDERLINE),     # upper bound exactly at the cut-off: the cut-off is inside
-    (0.65, 0.60, 0.6999, FAILS),        # whole interval below
-    (0.68, 0.60, 0.75, BORDERLINE),     # point estimate below, interval straddles: borderline, not a fail
-    (0.70, None, None, MEETS),          # no interval: the point estimate decides
-    (0.6999, None, None, FAILS),
-    (None, None, None, NE),
-])
-def test_verdict_minimum(value, lo, hi, expected):
-    v, why = verdict(value, lo, hi, minimum=0.70)
-    assert v == expected
-    if expected == BORDERLINE:
-        assert "straddles 0.70" in why
-    if lo is None and value is not None:
-        assert "no interval" in why
-
-
-@pytest.mark.parametrize("value,lo,hi,expected", [
-    (0.05, 0.04, 0.06, MEETS), (0.06, 0.06, 0.07, BORDERLINE), (0.07, 0.0601, 0.08, FAILS),
-    (0.06, None, None, MEETS), (0.0601, None, None, FAILS)])
-def test_verdict_maximum(value, lo, hi, expected):
-    assert verdict(value, lo, hi, maximum=0.06)[0] == expected
-
-
-def test_verdict_needs_exactly_one_cutoff():
-    with pytest.raises(ValueError, match="exactly one"):
-        verdict(0.5, minimum=0.1, maximum=0.9)
-    with pytest.raises(ValueError, match="exactly one"):
-        verdict(0.5)
-
-
-def test_invariance_indicator_and_auc_rules():
-    assert invariance_verdict("scalar", "scalar")[0] == MEETS
-    assert invariance_verdict("partial scalar", "scalar")[0] == BORDERLINE
-    assert invariance_verdict("metric", "scalar")[0] == FAILS
-    assert invariance_verdict("partial scalar", "metric")[0] == MEETS
-    assert invariance_verdict(None, "scalar")[0] == NE
-    assert indicator_verdict([MEETS] * 10, 0.2)[0] == MEETS
-    assert indicator_verdict([MEETS] * 8 + [FAILS] * 2, 0.2)[0] == BORDERLINE     # 20%: not more than the share
-    assert indicator_verdict([MEETS] * 7 + [FAILS] * 3, 0.2)[0] == FAILS
-    assert indicator_verdict([NE, NE], 0.2)[0] == NE
+def test_auc_bands_and_cutoff_text():
     bands = merge_params(None)["auc_bands"]
     assert [auc_band(x, bands) for x in (0.5559, 0.556, 0.6389, 0.639, 0.714, 0.9)] == \
         ["below small", "small", "small", "medium", "large", "large"]
-    assert cutoff(0.7) == "0.70" and cutoff(0.639) == "0.639" and cutoff(0.06) == "0.06"
+    assert cutoff_text(0.7) == "0.70" and cutoff_text(0.639) == "0.639" and cutoff_text(0.06) == "0.06"
 
 
 def test_parameters_are_checked_at_the_door():
@@ -191,21 +149,43 @@ def test_key_figures_verdicts_from_the_metrics():
     m["structure"]["sq"]["invariance"]["site"]["level"] = "partial scalar"
     figs = {f.label: f for f in key_figures(m, merge_params(None))}
     assert "VERA-2R BA alpha" not in figs          # reliability is summarised by omega
-    assert figs["VERA-2R BA omega"].verdict == BORDERLINE and figs["VERA-2R BA omega"].n == 380
+    omega = figs["VERA-2R BA omega"]
+    assert omega.verdict == INCONCLUSIVE and omega.n == 380
+    # the interval [0.65, 0.79] narrows to width 2 x 0.02 at 380 x (0.14 / 0.04)^2 = 4,655 cases
+    assert omega.n_to_decide == 4655 and "about 4,655 cases would decide" in omega.reason
     assert figs["summary risk judgement, weighted kappa"].verdict == FAILS
     assert figs["violent: AUC of the summary judgement"].verdict == NE
     assert "8 events" in figs["violent: AUC of the summary judgement"].reason
     assert figs["violent: AUC of the risk total"].verdict == MEETS
     assert figs["SQ CFA CFI"].verdict == FAILS and "no interval" in figs["SQ CFA CFI"].reason
     assert figs["SQ CFA RMSEA"].verdict == MEETS and figs["SQ CFA RMSEA"].level == 0.90
-    assert figs["SQ invariance across sites"].verdict == BORDERLINE
+    assert figs["SQ invariance across sites"].verdict == INCONCLUSIVE
     assert figs["SQ factors by parallel analysis"].verdict == MEETS
     icc = figs["ICC BA, REML"]
     assert (icc.value, icc.n, icc.verdict) == (0.84, 400, MEETS)
     block = {f.label: f for f in key_figures(m, merge_params({"icc_source": "crossed_block"}))}
     assert block["ICC BA, crossed block"].n == 60
     ind = figs["4 indicators, weighted kappa range"]
-    assert ind.verdict == MEETS and "4 meet" in ind.reason
+    assert ind.verdict == MEETS and "4 meet" in ind.reason and "0 of 4 point estimates below 0.60" in ind.reason
+
+
+def test_configural_misfit_stops_the_invariance_verdict():
+    m = clean_metrics()
+    m["structure"]["sq"]["invariance"]["site"]["steps"][0]["fit"] = {"cfi": 0.861, "rmsea": 0.045, "srmr": 0.066}
+    fig = {f.label: f for f in key_figures(m, merge_params(None))}["SQ invariance across sites"]
+    assert fig.verdict == FAILS and fig.display == "none"
+    assert "configural model does not fit (CFI 0.861 below 0.95)" in fig.reason
+
+
+def test_chance_and_inconclusive_in_the_summary():
+    m = clean_metrics()
+    auc = m["predictive"]["outcomes"]["violent"]["predictors"]["risk_total"]["auc"]
+    auc.update({"auc": 0.554, "ci": ci(0.443, 0.666)})
+    m["agreement"]["summary_risk"]["weighted_kappa"] = wkappa(0.38, 0.06, 0.70)
+    figs = {f.label: f for f in key_figures(m, merge_params(None))}
+    assert figs["violent: AUC of the risk total"].verdict == CHANCE
+    kappa = figs["summary risk judgement, weighted kappa"]
+    assert kappa.verdict == INCONCLUSIVE and kappa.n_to_decide is not None
 
 
 def test_summary_shows_numbers_verdicts_and_sources():
@@ -218,7 +198,7 @@ def test_summary_shows_numbers_verdicts_and_sources():
     for source in ("Nunnally &amp; Bernstein (1994)", "Koo &amp; Li (2016)", "Landis &amp; Koch (1977)",
                    "Hu &amp; Bentler (1999)", "Chen (2007)", "Rice &amp; Harris (2005)"):
         assert source in summary, source
-    assert 'class="v v-borderline">borderline<' in summary and 'class="v v-meets">meets<' in summary
+    assert 'class="v v-inconclusive">inconclusive<' in summary and 'class="v v-meets">meets<' in summary
     assert "0.030 [0.020, 0.040] <span class=\"muted\">90% CI</span>" in summary       # RMSEA: 90% interval
 
 

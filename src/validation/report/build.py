@@ -21,12 +21,13 @@ from validation.report.changes import changes_section, compare, flatten
 from validation.report.checklists import checklists, checklists_section
 from validation.report.limits import alarm, limitations, limitations_section
 from validation.report.render import render_page
-from validation.report.rules import DEFAULTS, merge_params, verdict
+from validation.report.rules import DEFAULTS, merge_params
+from validation.report.verdicts import judge
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
                                         reliability_section, structure_section, version_section)
 from validation.report.summary import g, key_figures, summary_records, summary_section
 
-__all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "verdict",
+__all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "judge",
            "merge_params", "DEFAULTS"]
 
 TOC = (("summary", "Executive summary"), ("limitations", "Limitations"), ("data", "Data"),

@@ -89,7 +89,8 @@ def counts_with_total(cells: Mapping[str, Any], k: int) -> dict[str, str]:
     return out
 
 
-VERDICT_CLASS = {"meets": "v-meets", "borderline": "v-borderline", "does not meet": "v-fails",
+VERDICT_CLASS = {"meets": "v-meets", "inconclusive": "v-inconclusive", "does not meet": "v-fails",
+                 "no evidence beyond chance": "v-chance",
                  "filled": "v-meets", "beyond sampling error": "v-fails"}
 
 

@@ -8,7 +8,7 @@ from typing import Mapping
 
 from validation.report import html as H
 from validation.report import view as V
-from validation.report.rules import MEETS, NE
+from validation.report.verdicts import MEETS, NE
 from validation.report.summary import KeyFigure, g
 
 

@@ -1,14 +1,7 @@
-"""The report's rules: default parameters (thresholds with their sources) and the verdict logic.
+"""The report's policy: the ``report:`` section's schema, whose defaults are the only ones (cut-offs
+with their sources, interpretation bands, the invariance requirement, limitation rules).
 
-A verdict compares an estimate and its interval with a published cut-off:
-
-* ``meets``: the whole interval lies on the acceptable side (``lower >= cut-off`` for a minimum,
-  ``upper <= cut-off`` for a maximum);
-* ``does not meet``: the whole interval lies on the other side (``upper < cut-off``, or
-  ``lower > cut-off``);
-* ``borderline``: the interval straddles the cut-off, so the data cannot tell;
-* without an interval the point estimate alone decides (and the page says so);
-* ``not estimable`` when the pipeline declined the estimate.
+The verdict a cut-off gives is made in one place, :mod:`validation.report.verdicts`.
 """
 
 from __future__ import annotations
@@ -22,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from validation.report.html import is_num
 
-MEETS, BORDERLINE, FAILS, NE = "meets", "borderline", "does not meet", "not estimable"
-VERDICTS = (MEETS, BORDERLINE, FAILS, NE)
 LEVELS = ("configural", "metric", "partial scalar", "scalar")
+
 
 class _Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -185,68 +177,23 @@ def merge_params(p: Mapping | None) -> dict:
 DEFAULTS: dict[str, Any] = ReportConfig().as_dict()
 
 
-def verdict(value: Any, lower: Any = None, upper: Any = None, *, minimum: float | None = None,
-            maximum: float | None = None) -> tuple[str, str]:
-    """Verdict of an estimate against a cut-off, and the reason in words.
-
-    Exactly one of ``minimum`` (acceptable at or above) and ``maximum`` (acceptable at or below).
-    """
-    if (minimum is None) == (maximum is None):
-        raise ValueError("give exactly one of minimum= or maximum=")
-    if not is_num(value):
-        return NE, "no estimate"
-    has_ci = is_num(lower) and is_num(upper)
-    if minimum is not None:
-        t = float(minimum)
-        if not has_ci:
-            return (MEETS, f"point estimate at or above {cutoff(t)} (no interval)") if value >= t else \
-                (FAILS, f"point estimate below {cutoff(t)} (no interval)")
-        if lower >= t:
-            return MEETS, f"whole interval at or above {cutoff(t)}"
-        if upper < t:
-            return FAILS, f"whole interval below {cutoff(t)}"
-        return BORDERLINE, f"interval straddles {cutoff(t)}"
-    t = float(maximum)
-    if not has_ci:
-        return (MEETS, f"point estimate at or below {cutoff(t)} (no interval)") if value <= t else \
-            (FAILS, f"point estimate above {cutoff(t)} (no interval)")
-    if upper <= t:
-        return MEETS, f"whole interval at or below {cutoff(t)}"
-    if lower > t:
-        return FAILS, f"whole interval above {cutoff(t)}"
-    return BORDERLINE, f"interval straddles {cutoff(t)}"
-
-
-def threshold_verdict(value: Any, lower: Any, upper: Any, threshold: Mapping) -> tuple[str, str]:
-    return verdict(value, lower, upper, minimum=threshold.get("min"), maximum=threshold.get("max"))
-
-
-def cutoff(x: float) -> str:
+def cutoff_text(x: float) -> str:
     """A cut-off with at least two decimals: 0.7 -> 0.70, 0.639 -> 0.639."""
     s = f"{float(x):.4f}".rstrip("0")
     return s + "0" * max(0, 2 - len(s.split(".")[1]))
 
 
 def threshold_text(threshold: Mapping) -> str:
-    return f"\u2265 {cutoff(threshold['min'])}" if "min" in threshold else f"\u2264 {cutoff(threshold['max'])}"
+    """``≥ 0.70`` or ``≤ 0.06``."""
+    if "min" in threshold:
+        return f"\u2265 {cutoff_text(threshold['min'])}"
+    return f"\u2264 {cutoff_text(threshold['max'])}"
 
 
 def short_source(source: str) -> str:
     """``"Koo & Li (2016), J Chiropr Med ..."`` -> ``"Koo & Li (2016)"``."""
     m = re.match(r"^[^()]*\(\d{4}[a-z]?\)", source or "")
     return m.group(0) if m else (source or "")
-
-
-def invariance_verdict(level: str | None, required: str) -> tuple[str, str]:
-    """Level reached against the level required: at or above it meets; the partial form of the
-    required level is borderline; anything lower does not meet."""
-    if level not in LEVELS:
-        return NE, "no level reached"
-    if LEVELS.index(level) >= LEVELS.index(required):
-        return MEETS, f"{level} invariance holds (required: {required})"
-    if level == f"partial {required}":
-        return BORDERLINE, f"only partial {required} invariance (some intercepts freed)"
-    return FAILS, f"only {level} invariance (required: {required})"
 
 
 def auc_band(value: Any, bands: Mapping) -> str:
@@ -259,17 +206,3 @@ def auc_band(value: Any, bands: Mapping) -> str:
         if value >= lim:
             name = label
     return name
-
-
-def indicator_verdict(verdicts: list[str], fail_share: float) -> tuple[str, str]:
-    """Many indicators, one verdict: meets when every estimable indicator meets; does not meet when
-    more than ``fail_share`` of them do not meet; borderline otherwise."""
-    est = [v for v in verdicts if v != NE]
-    if not est:
-        return NE, "no indicator estimable"
-    n_fail = sum(v == FAILS for v in est)
-    if all(v == MEETS for v in est):
-        return MEETS, "every indicator meets"
-    if n_fail / len(est) > fail_share:
-        return FAILS, f"more than {fail_share:.0%} of the indicators do not meet"
-    return BORDERLINE, f"some indicators borderline or below, at most {fail_share:.0%} do not meet"

@@ -10,7 +10,8 @@ from typing import Any, Mapping
 
 from validation.report import html as H
 from validation.report import view as V
-from validation.report.rules import auc_band, threshold_verdict
+from validation.report import verdicts as VD
+from validation.report.rules import auc_band
 from validation.report.summary import g
 
 Figs = Mapping[str, str]
@@ -64,8 +65,10 @@ def method_details(m: Mapping | None) -> V.Bullets | None:
                      "method")
 
 
-def _cell(d: Any, key: str, thr: Mapping | None = None) -> V.Line:
-    """Estimate [CI] of a result dict, its verdict badge when a threshold is given, or why not."""
+def _cell(d: Any, key: str, thr: Mapping | None = None, *, kind: str | None = None, n: Any = None,
+          k: Any = None, events: Any = None) -> V.Line:
+    """Estimate [CI] of a result dict, its verdict badge when a threshold is given (the one rule,
+    :func:`validation.report.verdicts.judge_estimate`; ``kind`` defaults to ``key``), or why not."""
     if not isinstance(d, Mapping):
         return V.line(H.DASH)
     if "not_estimable" in d:
@@ -74,7 +77,9 @@ def _cell(d: Any, key: str, thr: Mapping | None = None) -> V.Line:
         return V.line(H.DASH)
     s = V.line(H.est(d[key], d.get("ci")))
     if thr is not None:
-        s += V.line(" ", V.badge(threshold_verdict(d[key], g(d, "ci", "lower"), g(d, "ci", "upper"), thr)[0]))
+        v = VD.judge_estimate(kind or key, d[key], g(d, "ci", "lower"), g(d, "ci", "upper"), thr,
+                              level=g(d, "ci", "level"), n=n if n is not None else d.get("n"), k=k, events=events)
+        s += V.line(" ", V.badge(v.outcome))
     return s
 
 
@@ -237,7 +242,7 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     for code, b in doms.items():
         ov, od = b.get("overall") or {}, b.get("ordinal") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
-                     _cell(ov.get("alpha"), "alpha", t["alpha"]), _cell(ov.get("omega"), "omega", t["omega"]),
+                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")), _cell(ov.get("omega"), "omega", t["omega"]),
                      _cell(od.get("alpha"), "alpha"), _cell(od.get("omega"), "omega")])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'vera', 'instrument') or 'VERA'} domains")),
@@ -251,7 +256,8 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     for code, b in scales.items():
         ov = b.get("overall") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
-                     _cell(ov.get("alpha"), "alpha", t["alpha"]), _cell(ov.get("omega"), "omega", t["omega"])])
+                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")),
+                     _cell(ov.get("omega"), "omega", t["omega"])])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'sq', 'instrument') or 'SQ'} scales")),
                 V.table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]"], rows, 2)]
@@ -286,7 +292,7 @@ def _fit_row(name: str, fit: Mapping, t: Mapping | None = None) -> list[V.Line]:
     def with_badge(key: str, text: str, lo: Any = None, hi: Any = None) -> V.Line:
         if t is None or not H.is_num(fit.get(key)):
             return V.line(text)
-        return V.line(text, " ", V.badge(threshold_verdict(fit[key], lo, hi, t[key])[0]))
+        return V.line(text, " ", V.badge(VD.judge_estimate(key, fit[key], lo, hi, t[key], level=0.90).outcome))
 
     return [V.line(name), V.line(H.num(fit.get("chisq"), 1)), V.line(H.num(fit.get("df"), 0)),
             V.line(H.pval(fit.get("pvalue"))), with_badge("cfi", H.num(fit.get("cfi"))),
@@ -394,10 +400,10 @@ def structure_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
 # agreement
 
 
-def _icc_cell(f: Any, t: Mapping | None = None) -> V.Line:
+def _icc_cell(f: Any, t: Mapping | None = None, n: Any = None, raters: Any = None) -> V.Line:
     if not isinstance(f, Mapping):
         return V.line(H.DASH)
-    s = _cell(f, "icc", t)
+    s = _cell(f, "icc", t, n=n, k=raters)
     if f.get("band"):
         s += V.line(" ", V.muted(f["band"]))
     return s
@@ -439,12 +445,12 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
             g(b, "sem_sdc", "crossed_block") or {}
         reml = b.get("reml")
         if isinstance(reml, Mapping) and "not_estimable" not in reml:
-            reml_cell = _icc_cell(g(b, "reml", "forms", "ICC2"), t["icc"]) + V.line(
+            reml_cell = _icc_cell(g(b, "reml", "forms", "ICC2"), t["icc"], g(b, "reml", "n_targets"), 2) + V.line(
                 V.BR, V.muted(f"{H.count(g(b, 'reml', 'n_targets'), k)} cases"))
         else:
             reml_cell = _ne_or(reml)
         rows.append([b.get("label", code),
-                     _icc_cell(g(b, "forms", "ICC2"), t["icc"]) + V.line(
+                     _icc_cell(g(b, "forms", "ICC2"), t["icc"], b.get("n_targets"), b.get("n_raters")) + V.line(
                          V.BR, V.muted(f"{H.count(b.get('n_targets'), k)} cases x {H.num(b.get('n_raters'))} raters")),
                      reml_cell,
                      f"{H.num(sem.get('sem'), 2)} / {H.num(sem.get('sdc'), 2)}" if sem else H.DASH,
@@ -464,7 +470,8 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
     if isinstance(sr, Mapping):
         out += [V.Heading(3, V.line("Summary risk judgement"), "agreement-summary"), V.table(
             ["", "weighted kappa [CI]", "Krippendorff's alpha [CI]", "Gwet's AC2 [CI]", "pairs", "not rated"],
-            [["summary risk (L/M/H)", _cell(sr.get("weighted_kappa"), "kappa", t["kappa"]),
+            [["summary risk (L/M/H)", _cell(sr.get("weighted_kappa"), "kappa", t["kappa"],
+                                            n=g(sr, "weighted_kappa", "n_pairs")),
               _cell(sr.get("krippendorff_alpha"), "alpha"), _cell(sr.get("gwet_ac2"), "estimate"),
               H.count(g(sr, "weighted_kappa", "n_pairs"), k), H.count(sr.get("n_not_rated"), k)]])]
     inds = m.get("indicators") or {}
@@ -473,7 +480,8 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
         for code, ind in inds.items():
             wk = ind.get("weighted_kappa") or {}
             rows.append([code, H.count(wk.get("n_pairs", ind.get("n_cases_pairable")), k),
-                         _cell(wk, "kappa", t["kappa"]) + (V.line(" ", V.muted(wk["band"])) if wk.get("band") else ()),
+                         _cell(wk, "kappa", t["kappa"], n=wk.get("n_pairs"))
+                         + (V.line(" ", V.muted(wk["band"])) if wk.get("band") else ()),
                          _cell(ind.get("krippendorff_alpha"), "alpha"), _cell(ind.get("gwet_ac2"), "estimate"),
                          H.count(ind.get("n_not_rated"), k)])
         out += [V.Heading(3, V.line("Risk indicators"), "agreement-indicators"), V.table(
@@ -569,7 +577,7 @@ def _predictor_row(name: str, e: Mapping, p: Mapping, t: Mapping, k: int) -> lis
         hr = V.line(H.DASH)
     band = auc_band(a.get("auc"), p["auc_bands"]) if "not_estimable" not in a else ""
     return [name, H.count(e.get("events"), k), H.count(e.get("n"), k),
-            _cell(a, "auc", t) + (V.line(" ", V.muted(band)) if band else ()),
+            _cell(a, "auc", t, n=e.get("n"), events=e.get("events")) + (V.line(" ", V.muted(band)) if band else ()),
             H.ci(g(e, "auc_bootstrap", "bca", "ci")).strip() or H.DASH,
             _cell(e.get("harrell_c"), "c"), _cell(e.get("uno_c"), "c"), hr]
 

@@ -10,8 +10,9 @@ from typing import Any, Mapping
 
 from validation.report import html as H
 from validation.report import view as V
-from validation.report.rules import (BORDERLINE, FAILS, MEETS, NE, auc_band, indicator_verdict, invariance_verdict,
-                            short_source, threshold_text, threshold_verdict)
+from validation.report import verdicts as VD
+from validation.report.rules import auc_band, short_source, threshold_text
+from validation.report.verdicts import CHANCE, FAILS, INCONCLUSIVE, MEETS, NE, NULL_VALUES, OUTCOMES
 
 AREAS = (("reliability", "Reliability", "reliability"),
          ("structure", "Factor structure", "structure"),
@@ -42,6 +43,7 @@ class KeyFigure:
     anchor: str = ""
     cutoff: Any = None              # the cut-off as a number (None where it is not numeric)
     null_value: Any = None          # the value of no effect (AUC 0.5, kappa 0, ICC 0, ...), if any
+    n_to_decide: Any = None         # inconclusive: the cases that would decide, if the estimate held
 
     @property
     def width(self) -> float | None:
@@ -66,25 +68,26 @@ def _ne_reason(d: Any) -> str:
     return str(g(d, "not_estimable") or "missing from the metrics").replace("not estimable: ", "")
 
 
-# the value of no effect of each kind of coefficient (None: no such value)
-NULL_VALUES = {"alpha": 0.0, "omega": 0.0, "icc": 0.0, "kappa": 0.0, "auc": 0.5}
-
-
 def cutoff_of(thr: Mapping) -> Any:
     return thr.get("min", thr.get("max"))
 
 
 def _coef(area: str, label: str, d: Any, key: str, thr: Mapping, anchor: str, n_key: str = "n",
-          note: str = "", n: Any = None, n_text: str = "") -> KeyFigure:
-    common = {"cutoff": cutoff_of(thr), "null_value": NULL_VALUES.get(key)}
+          note: str = "", n: Any = None, n_text: str = "", kind: str | None = None, k: Any = None,
+          events: Any = None) -> KeyFigure:
+    """The key figure of the coefficient ``d[key]`` judged by the one rule (its kind -- ``key``
+    unless given -- sets the value of no effect and the sample-size formula)."""
+    kind = kind or key
+    common = {"cutoff": cutoff_of(thr), "null_value": NULL_VALUES.get(kind)}
     if not isinstance(d, Mapping) or "not_estimable" in d or not H.is_num(d.get(key)):
         return KeyFigure(area, label, threshold=threshold_text(thr), source=thr.get("source", ""), verdict=NE,
-                         reason=_ne_reason(d), anchor=anchor, n=n, n_text=n_text, **common)
+                         reason=_ne_reason(d), anchor=anchor, n=n, n_text=n_text, events=events, **common)
     lo, hi = g(d, "ci", "lower"), g(d, "ci", "upper")
-    v, why = threshold_verdict(d[key], lo, hi, thr)
-    return KeyFigure(area, label, d[key], lo, hi, g(d, "ci", "level"), n if n is not None else d.get(n_key),
-                     n_text, None, threshold_text(thr), thr.get("source", ""), v, why, note=note, anchor=anchor,
-                     **common)
+    n = n if n is not None else d.get(n_key)
+    v = VD.judge_estimate(kind, d[key], lo, hi, thr, level=g(d, "ci", "level"), n=n, k=k, events=events)
+    return KeyFigure(area, label, d[key], lo, hi, g(d, "ci", "level"), n, n_text, events, threshold_text(thr),
+                     thr.get("source", ""), v.outcome, v.reason, note=note, anchor=anchor,
+                     n_to_decide=v.n_to_decide, **common)
 
 
 def reliability_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
@@ -133,15 +136,17 @@ def structure_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                                          threshold=threshold_text(t[key]), source=t[key].get("source", ""),
                                          anchor="cfa"))
                     continue
-                v, why = threshold_verdict(fit[key], lo, hi, t[key])
+                v = VD.judge_estimate(key, fit[key], lo, hi, t[key], level=0.90, n=c.get("n"))
                 out.append(KeyFigure("structure", f"SQ CFA {label}", fit[key], lo, hi, 0.90 if lo is not None else None,
                                      c.get("n"), threshold=threshold_text(t[key]), source=t[key].get("source", ""),
-                                     verdict=v, reason=why, anchor="cfa", cutoff=cutoff_of(t[key])))
+                                     verdict=v.outcome, reason=v.reason, anchor="cfa", cutoff=cutoff_of(t[key]),
+                                     n_to_decide=v.n_to_decide))
     return out
 
 
 def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
     req = p["invariance"]["required"]
+    fit_t = {key: p["thresholds"][key] for key in ("cfi", "tli", "rmsea", "srmr")}
     out = []
     for grouping, inv in (g(m, "sq", "invariance") or {}).items():
         label = f"SQ invariance across {grouping}s"
@@ -150,14 +155,23 @@ def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                                  source=p["invariance"]["source"], anchor=f"invariance-{grouping}"))
             continue
         level = inv.get("level")
-        v, why = invariance_verdict(level, req)
+        v = VD.invariance(level, req, configural_fit(inv), fit_t)
         nobs = inv.get("nobs") or {}
         n = sum(x for x in nobs.values() if H.is_num(x)) if isinstance(nobs, Mapping) else None
         groups = inv.get("groups") or list(nobs)
         out.append(KeyFigure("invariance", label, n=n or None, n_text=f"{len(groups)} groups",
-                             threshold=f"{req}", source=p["invariance"]["source"], verdict=v, reason=why,
-                             display=str(level), anchor=f"invariance-{grouping}"))
+                             threshold=f"{req}", source=p["invariance"]["source"], verdict=v.outcome, reason=v.reason,
+                             display="none" if VD.fit_misses(configural_fit(inv), fit_t) else str(level),
+                             anchor=f"invariance-{grouping}"))
     return out
+
+
+def configural_fit(inv: Mapping) -> Mapping:
+    """The fit measures of the configural step of an invariance result (empty when absent)."""
+    for st in inv.get("steps") or []:
+        if isinstance(st, Mapping) and st.get("name") == "configural":
+            return st.get("fit") or {}
+    return {}
 
 
 def icc_of(b: Mapping, source: str) -> tuple[Mapping | None, Any, str]:
@@ -189,8 +203,10 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                                  threshold=threshold_text(t["icc"]), source=t["icc"]["source"],
                                  anchor="agreement-domains"))
             continue
+        raters = 2 if where == "REML" else b.get("n_raters")     # REML: planned as two raters a case
         kf = _coef("agreement", f"{label}, {where}", f, "icc", t["icc"], "agreement-domains",
-                   n=n, n_text="cases", note="ICC2 = A,1" + (f"; Koo & Li band: {f['band']}" if f.get("band") else ""))
+                   n=n, n_text="cases", note="ICC2 = A,1" + (f"; Koo & Li band: {f['band']}" if f.get("band") else ""),
+                   k=raters)
         out.append(kf)
     wk = g(m, "summary_risk", "weighted_kappa")
     if wk is not None:
@@ -208,21 +224,20 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
             out.append(KeyFigure("agreement", "indicators, weighted kappa range", verdict=NE,
                                  reason="no indicator kappa estimable", anchor="agreement-indicators"))
         else:
-            vs = [threshold_verdict(w["kappa"], g(w, "ci", "lower"), g(w, "ci", "upper"), t["kappa"])[0]
-                  for _, w in kappas]
+            n_ind = len(g(m, "indicators"))
+            vs = [VD.judge_estimate("kappa", w["kappa"], g(w, "ci", "lower"), g(w, "ci", "upper"), t["kappa"],
+                                    n=w.get("n_pairs", w.get("n"))).outcome for _, w in kappas]
             vals = [w["kappa"] for _, w in kappas]
             lo_code = min(kappas, key=lambda cw: cw[1]["kappa"])[0]
             hi_code = max(kappas, key=lambda cw: cw[1]["kappa"])[0]
-            v, why = indicator_verdict(vs + [NE] * (len(g(m, "indicators")) - len(kappas)),
-                                       float(p["indicator_fail_share"]))
-            tally = f"{vs.count(MEETS)} meet, {vs.count(BORDERLINE)} borderline, {vs.count(FAILS)} do not meet"
-            n_ne = len(g(m, "indicators")) - len(kappas)
-            if n_ne:
-                tally += f", {n_ne} not estimable"
+            outcomes = vs + [NE] * (n_ind - len(kappas))
+            v = VD.many(outcomes, float(p["indicator_fail_share"]))
+            below = sum(x < t["kappa"]["min"] for x in vals) if "min" in t["kappa"] else 0
             out.append(KeyFigure(
-                "agreement", f"{len(g(m, 'indicators'))} indicators, weighted kappa range",
-                threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v,
-                reason=f"{why}: {tally}",
+                "agreement", f"{n_ind} indicators, weighted kappa range",
+                threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v.outcome,
+                reason=f"{v.reason}: {VD.tally(outcomes)}; {below} of {n_ind} point estimates below "
+                       f"{VD.cutoff_text(t['kappa']['min'])}" if "min" in t["kappa"] else f"{v.reason}: {VD.tally(outcomes)}",
                 display=f"{H.num(min(vals))} ({lo_code}) to {H.num(max(vals))} ({hi_code}); "
                         f"median {H.num(statistics.median(vals))}",
                 anchor="agreement-indicators"))
@@ -248,13 +263,8 @@ def predictive_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                 out.append(KeyFigure("predictive", label, n=n, events=events, threshold=threshold_text(t),
                                      source=t["source"], verdict=NE, reason=why, anchor=f"predictive-{outcome}"))
                 continue
-            a = e["auc"]
-            lo, hi = g(a, "ci", "lower"), g(a, "ci", "upper")
-            v, why = threshold_verdict(a["auc"], lo, hi, t)
-            out.append(KeyFigure("predictive", label, a["auc"], lo, hi, g(a, "ci", "level"), n, "", events,
-                                 threshold_text(t), t["source"], v, why,
-                                 note=f"Rice & Harris band: {auc_band(a['auc'], p['auc_bands'])}",
-                                 anchor=f"predictive-{outcome}", cutoff=cutoff_of(t), null_value=NULL_VALUES["auc"]))
+            out.append(_coef("predictive", label, e["auc"], "auc", t, f"predictive-{outcome}", n=n, events=events,
+                             note=f"Rice & Harris band: {auc_band(e['auc']['auc'], p['auc_bands'])}"))
     return out
 
 
@@ -338,7 +348,7 @@ def _estimate_cell(f: KeyFigure) -> V.Line:
 
 
 def tally(figs: list[KeyFigure]) -> V.Line:
-    counts = {v: sum(f.verdict == v for f in figs) for v in (MEETS, BORDERLINE, FAILS, NE)}
+    counts = {v: sum(f.verdict == v for f in figs) for v in OUTCOMES}
     return V.join((V.line(V.badge(v), f" {c}") for v, c in counts.items() if c), ", ")
 
 
@@ -346,10 +356,14 @@ def summary_section(figs: list[KeyFigure], k: int, p: Mapping, changes_line: V.L
     out: list[Any] = [
         V.Heading(2, V.line("Executive summary"), cls="first"),
         V.Para(V.line("Key figures first: estimate [95% interval unless stated], n, the cut-off and the verdict. ",
+                      V.b("no evidence beyond chance"), ": the interval contains the value of no effect (AUC 0.5, "
+                      "kappa 0, ICC 0), whatever the cut-off; ",
                       V.b("meets"), ": the whole interval is on the acceptable side of the cut-off; ",
-                      V.b("borderline"), ": the interval straddles the cut-off, so the data cannot decide; ",
-                      V.b("does not meet"), ": the whole interval is on the wrong side. Without an interval the point "
-                      "estimate decides (the reason says so). Reliability is judged by omega total (McDonald 1999); alpha, which "
+                      V.b("does not meet"), ": the whole interval is on the other side; ",
+                      V.b("inconclusive"), ": the interval straddles the cut-off, so the data cannot decide -- the "
+                      "reason gives the cases that would decide if the estimate held (Bonett 2002 for ICC and alpha, "
+                      "Hanley & McNeil 1982 for AUC, otherwise width shrinking as 1/sqrt(n)). Without an interval "
+                      "(fit indices) the point estimate decides (the reason says so). Reliability is judged by omega total (McDonald 1999); alpha, which "
                       "assumes equal loadings, is in the Reliability section. Sources of the cut-offs are listed "
                       "below the tables."),
                "muted")]
