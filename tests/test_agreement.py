@@ -198,7 +198,7 @@ def test_cohen_kappa_shared_synthetic_raters():
     ref = load("synthetic_raters")["cohen_r1_r2"]
     x = pd.read_csv(REF / "synthetic_raters" / "ratings.csv")
     u = cohen_kappa(x.r1, x.r2)
-    q = cohen_kappa(x.r1, x.r2, weights="quadratic")
+    q = cohen_kappa(x.r1, x.r2, weights="quadratic", variance="psych")
     lin = cohen_kappa(x.r1, x.r2, weights="linear")
     assert u.kappa == pytest.approx(ref["unweighted"], abs=1e-9)
     assert (u.ci.lower, u.ci.upper) == pytest.approx(ref["ci_unweighted"], abs=1e-9)
@@ -219,7 +219,7 @@ def same_label(v, r: str) -> bool:
 
 def check_kappa(r1, r2, ref: dict, ci: float = 0.95, levels=None, n_dropped: int | None = None) -> None:
     for w, key in [(None, "unweighted"), ("quadratic", "quadratic"), ("linear", "linear")]:
-        k = cohen_kappa(r1, r2, weights=w, ci=ci, levels=levels)
+        k = cohen_kappa(r1, r2, weights=w, ci=ci, levels=levels, variance="psych")
         assert k.kappa == pytest.approx(ref[key]["kappa"], abs=1e-9), key
         assert k.variance == pytest.approx(ref[key]["var"], abs=1e-12), key
         assert k.se == pytest.approx(math.sqrt(ref[key]["var"]), abs=1e-10), key
@@ -237,7 +237,7 @@ def test_cohen_kappa_variances_and_linear_interval():
     check_kappa(x.r2, x.r3, ref["kappa_r2_r3"])
     # psych given disagreement weights: same kappa, a different (not Fleiss-Cohen-Everitt) variance
     dis = ref["kappa_r1_r2_disagreement_w"]
-    lin = cohen_kappa(x.r1, x.r2, weights="linear")
+    lin = cohen_kappa(x.r1, x.r2, weights="linear", variance="psych")
     assert lin.kappa == pytest.approx(dis["kappa"], abs=1e-12)
     assert lin.variance == pytest.approx(ref["kappa_r1_r2"]["linear"]["var"], abs=1e-12)
     assert abs(lin.variance - dis["var"]) > 1e-3

@@ -51,6 +51,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "icc_reml": "agreement",
     "icc": "agreement",
     "cohen_kappa": "agreement",
+    "conger_kappa": "agreement",
+    "ratings_from_table": "agreement",
     "fleiss_kappa": "agreement",
     "roc_auc": "predictive",
     "delong_test": "predictive",

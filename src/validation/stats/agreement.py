@@ -50,6 +50,8 @@ __all__ = [
     "percent_agreement",
     "fleiss_kappa_generalized",
     "brennan_prediger",
+    "conger_kappa",
+    "ratings_from_table",
     "AgreementCoefficient",
     "agreement_detail",
     "AgreementDetail",
@@ -505,6 +507,64 @@ def _paired_codes(r1: Any, r2: Any, levels: Sequence[Any] | None
 
 
 
+def _square_table(table: Any, levels: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
+    """Counts of a square contingency table (rows: first rater) and its category labels."""
+    labs = None
+    if isinstance(table, pd.DataFrame):
+        labs = list(table.index)
+        if list(table.columns) != labs:
+            raise ValueError("table: rows and columns must list the same categories in the same order")
+    counts = np.asarray(table, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] < 1:
+        raise ValueError(f"table must be a square matrix of counts, got shape {counts.shape}")
+    if not np.all(np.isfinite(counts)) or (counts < 0).any() or np.any(counts != np.round(counts)):
+        raise ValueError("table must hold non-negative whole counts")
+    if levels is not None:
+        if len(levels) != counts.shape[0]:
+            raise ValueError(f"levels has {len(levels)} categories, the table {counts.shape[0]}")
+        labs = list(levels)
+    if labs is None:
+        labs = list(range(1, counts.shape[0] + 1))
+    if counts.sum() < 1:
+        raise NotEstimable("not estimable: the table holds no pairs")
+    return counts.astype(np.int64), labs
+
+
+def ratings_from_table(table: Any, levels: Sequence[Any] | None = None) -> pd.DataFrame:
+    """The pairs of ratings behind a two-rater contingency table: one row per pair, columns
+    ``rater 1`` (the table's rows) and ``rater 2`` (its columns), categories as ``levels`` (a
+    DataFrame's index, else 1, 2, ...). Every agreement function accepts ``table=`` through it.
+
+    Examples
+    --------
+    >>> ratings_from_table([[2, 1], [0, 1]])
+       rater 1  rater 2
+    0        1        1
+    1        1        1
+    2        1        2
+    3        2        2
+    """
+    counts, labs = _square_table(table, levels)
+    c = len(labs)
+    rows = np.repeat(np.arange(c), counts.sum(axis=1))
+    cols = np.concatenate([np.repeat(np.arange(c), counts[i]) for i in range(c)])
+    lab = np.asarray(labs, dtype=object)
+    out = pd.DataFrame({"rater 1": lab[rows], "rater 2": lab[cols]})
+    return out.infer_objects()
+
+
+def _from_table(data: Any, table: Any, levels: Sequence[Any] | None, what: str) -> tuple[Any, Sequence[Any] | None]:
+    """``data``, or the pairs of ``table`` with its categories as levels (not both)."""
+    if table is None:
+        if data is None:
+            raise ValueError(f"{what}: give the ratings, or a two-rater contingency table as table=")
+        return data, levels
+    if data is not None:
+        raise ValueError(f"{what}: give either the ratings or table=, not both")
+    counts, labs = _square_table(table, levels)
+    return ratings_from_table(counts, labs), labs
+
+
 @dataclasses.dataclass(frozen=True)
 class CohenKappa:
     """Cohen's kappa (unweighted, or weighted with linear or quadratic agreement weights).
@@ -541,11 +601,14 @@ def _sorted_levels(values: np.ndarray) -> list[Any]:
 
 
 def cohen_kappa(
-    r1: Sequence[Any] | np.ndarray | pd.Series,
-    r2: Sequence[Any] | np.ndarray | pd.Series,
+    r1: Sequence[Any] | np.ndarray | pd.Series | None = None,
+    r2: Sequence[Any] | np.ndarray | pd.Series | None = None,
     weights: str | None = None,
     ci: float = 0.95,
     levels: Sequence[Any] | None = None,
+    *,
+    table: Any = None,
+    variance: str = "fleiss_cohen_everitt",
 ) -> CohenKappa:
     r"""Cohen's kappa of two raters, unweighted or weighted, with its large-sample interval.
 
@@ -553,6 +616,14 @@ def cohen_kappa(
     ----------
     r1, r2
         The two raters' ratings of the same cases (same length; None/NaN = missing).
+    table
+        Instead of ``r1, r2``: the square contingency table of counts (rows: first rater, columns:
+        second rater, categories in order; a DataFrame's index gives the ``levels``).
+    variance
+        ``"fleiss_cohen_everitt"`` (default): the large-sample variance of Fleiss, Cohen & Everitt
+        (1969), as SAS PROC FREQ, ``irrCAC::kappa2.table`` and statsmodels compute it.
+        ``"psych"``: the variance of ``psych::cohen.kappa`` (psych 2.2.9), which for weighted kappa
+        uses other column terms and can be 0 where the Fleiss-Cohen-Everitt variance is not.
     weights
         ``None`` (unweighted kappa), ``"linear"`` (agreement weights
         :math:`w_{ij} = 1 - |i-j|/(c-1)`) or ``"quadratic"`` (:math:`w_{ij} = 1 - (i-j)^2/(c-1)^2`),
@@ -574,19 +645,20 @@ def cohen_kappa(
     With :math:`p_{ij}` the proportion of pairs in cell (i, j), margins :math:`p_{i\cdot}`,
     :math:`p_{\cdot j}`, :math:`p_o = \sum w_{ij} p_{ij}`, :math:`p_e = \sum w_{ij} p_{i\cdot}
     p_{\cdot j}`: :math:`\kappa = (p_o - p_e)/(1 - p_e)` (Cohen 1960; weighted: Cohen 1968;
-    unweighted is :math:`w = I`). Variance (Fleiss, Cohen & Everitt 1969):
+    unweighted is :math:`w = I`). Variance (Fleiss, Cohen & Everitt 1969), with
+    :math:`\bar w_{i\cdot} = \sum_j w_{ij} p_{\cdot j}` and :math:`\bar w_{\cdot j} = \sum_i w_{ij}
+    p_{i\cdot}`:
 
     .. math::
 
-        \operatorname{var}\kappa = \frac{\sum_{ij} p_{ij}\,[w_{ij}(1-p_e) - (a_i + b_j)(1-p_o)]^2
-        - (p_o p_e - 2 p_e + p_o)^2}{n (1 - p_e)^4}
+        \operatorname{var}\kappa = \frac{\sum_{ij} p_{ij}\,[w_{ij} - (\bar w_{i\cdot} + \bar w_{\cdot j})
+        (1-\kappa)]^2 - [\kappa - p_e(1-\kappa)]^2}{n (1 - p_e)^2}
 
-    with :math:`a_i = \sum_j w_{ij} p_{\cdot j}`. For :math:`b_j`, this function follows
-    ``psych::cohen.kappa`` (psych 2.2.9): :math:`b_j = p_{j\cdot}\sum_k w_{jk}` (Fleiss et al.
-    write :math:`b_j = \sum_i w_{ij} p_{i\cdot}`). The two coincide for unweighted kappa; for
-    weighted kappa the standard error follows psych, which is the figure users of R see. The
-    interval is :math:`\kappa \pm z_{1-\alpha/2}\,\mathrm{se}`, limited to [-1, 1] as psych does.
-    A negative variance (possible only through rounding) is set to 0, as in psych.
+    ``variance="psych"`` uses ``psych::cohen.kappa``'s form, whose column term is
+    :math:`p_{j\cdot}\sum_k w_{jk}` instead of :math:`\bar w_{\cdot j}`: the same for unweighted
+    kappa, different (and on some tables 0) for weighted kappa. The interval is
+    :math:`\kappa \pm z_{1-\alpha/2}\,\mathrm{se}`, limited to [-1, 1]. A negative variance
+    (possible only through rounding) is set to 0.
 
     Pairs with a missing rating are dropped (``n_dropped``).
 
@@ -595,7 +667,8 @@ def cohen_kappa(
     Bulletin, 70, 213-220. Fleiss, J. L., Cohen, J. & Everitt, B. S. (1969). Large sample
     standard errors of kappa and weighted kappa. Psychological Bulletin, 72, 323-327.
 
-    In R: ``psych::cohen.kappa(cbind(r1, r2), levels = levels)``: ``$kappa``, ``$var.kappa``,
+    References values: SAS PROC FREQ (``AGREE``) and ``irrCAC::kappa2.table``; with
+    ``variance="psych"``, ``psych::cohen.kappa(cbind(r1, r2), levels = levels)``: ``$kappa``, ``$var.kappa``,
     ``$confid[1, ]`` (unweighted) and ``$weighted.kappa``, ``$var.weighted``, ``$confid[2, ]``
     (quadratic, its default weights). Linear: ``cohen.kappa(x, w = W)`` with the agreement
     weights ``W <- 1 - abs(outer(1:c, 1:c, "-")) / (c - 1)``. (A zero-diagonal ``w`` makes psych
@@ -615,11 +688,28 @@ def cohen_kappa(
     quadratic weights: 0.7632
 
     ``sklearn.metrics.cohen_kappa_score(r1, r2)`` (``weights="quadratic"``) gives the same kappas.
+
+    From a contingency table, irrCAC's three abstractors (quadratic weights: kappa 0.892, SE
+    0.0354, where psych's variance would be 0):
+
+    >>> res = cohen_kappa(table=[[13, 0, 0], [0, 20, 7], [0, 4, 56]], weights="quadratic")
+    >>> print(f"{res.kappa:.4f} (SE {res.se:.4f})")
+    0.8922 (SE 0.0354)
     """
     level = check_level(ci)
     if weights not in (None, "linear", "quadratic"):
         raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
-    ca, cb, labs, n, n_dropped, warnings = _paired_codes(r1, r2, levels)
+    if variance not in ("fleiss_cohen_everitt", "psych"):
+        raise ValueError(f"variance must be 'fleiss_cohen_everitt' or 'psych', got {variance!r}")
+    if table is not None:
+        if r1 is not None or r2 is not None:
+            raise ValueError("give either r1 and r2 or table=, not both")
+        counts, labs = _square_table(table, levels)
+        n, n_dropped, warnings = int(counts.sum()), 0, []
+    else:
+        if r1 is None or r2 is None:
+            raise ValueError("give the two raters' ratings r1 and r2, or a contingency table as table=")
+        ca, cb, labs, n, n_dropped, warnings = _paired_codes(r1, r2, levels)
     c = len(labs)
     if c < 2:
         raise NotEstimable(
@@ -628,7 +718,8 @@ def cohen_kappa(
             "ratings in one category kappa is 0/0 however well the raters agree -- gwet_ac (AC1) "
             "and agreement_detail stay estimable)"
         )
-    counts = np.bincount(ca * c + cb, minlength=c * c).reshape(c, c)
+    if table is None:
+        counts = np.bincount(ca * c + cb, minlength=c * c).reshape(c, c)
     x = counts / n
     rs = x.sum(axis=1)
     cs = x.sum(axis=0)
@@ -650,9 +741,14 @@ def cohen_kappa(
         )
     kappa = (po - pe) / (1.0 - pe)
     a_i = w @ cs  # sum_j w_ij p_.j
-    b_j = rs * w.sum(axis=1)  # as psych::cohen.kappa
-    term = w * (1.0 - pe) - (a_i[:, None] + b_j[None, :]) * (1.0 - po)
-    var = (float(np.sum(x * term**2)) - (po * pe - 2.0 * pe + po) ** 2) / (n * (1.0 - pe) ** 4)
+    if variance == "psych":
+        b_j = rs * w.sum(axis=1)  # as psych::cohen.kappa
+        term = w * (1.0 - pe) - (a_i[:, None] + b_j[None, :]) * (1.0 - po)
+        var = (float(np.sum(x * term**2)) - (po * pe - 2.0 * pe + po) ** 2) / (n * (1.0 - pe) ** 4)
+    else:
+        b_j = rs @ w  # sum_i w_ij p_i.
+        term = w - (a_i[:, None] + b_j[None, :]) * (1.0 - kappa)
+        var = (float(np.sum(x * term**2)) - (kappa - pe * (1.0 - kappa)) ** 2) / (n * (1.0 - pe) ** 2)
     if not math.isfinite(var):
         raise NotEstimable("not estimable: the variance of kappa is undefined for these data")
     if var < 0.0:
@@ -666,7 +762,8 @@ def cohen_kappa(
         kappa=float(kappa),
         se=se,
         variance=var,
-        ci=Interval(float(lo), float(hi), level, "normal, Fleiss-Cohen-Everitt (1969) variance as psych"),
+        ci=Interval(float(lo), float(hi), level,
+                    "normal, Fleiss-Cohen-Everitt (1969) variance" + (" in psych's form" if variance == "psych" else "")),
         p_observed=po,
         p_expected=pe,
         n=n,
@@ -1101,7 +1198,7 @@ def _kripp_disagreements(
 
 
 def krippendorff_alpha(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | None = None,
     level: str = "nominal",
     ci: float | None = 0.95,
     n_boot: int = 2000,
@@ -1110,6 +1207,8 @@ def krippendorff_alpha(
     raters: str | None = None,
     ratings: str | None = None,
     levels: Sequence[Any] | None = None,
+    *,
+    table: Any = None,
 ) -> KrippendorffAlpha:
     r"""Krippendorff's alpha for any number of raters, missing ratings allowed, any metric.
 
@@ -1131,6 +1230,8 @@ def krippendorff_alpha(
     levels
         The ordered categories, needed for ordinal data given as labels (e.g. ``["L", "M",
         "H"]``); for numbers the numeric order is used. Categories nobody used change nothing.
+    table
+        Instead of ``data``: a two-rater contingency table of counts (see :func:`ratings_from_table`).
 
     Returns
     -------
@@ -1205,6 +1306,7 @@ def krippendorff_alpha(
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError(f"n_boot must be a whole number >= 0, got {n_boot!r}")
     rng = check_random_state(seed) if (ci is not None and n_boot > 0) else None
+    data, levels = _from_table(data, table, levels, "krippendorff_alpha")
     table, rater_labels = _ratings_table(data, targets, raters, ratings)
     codes, labs, values = _code_categories(table, levels)
     if level in ("interval", "ratio") and values is None:
@@ -1405,11 +1507,37 @@ def _agreement_weights(weights: Any, q: int, values: np.ndarray | None) -> tuple
 
 
 _COEF_NAMES = {
+    "conger": "Conger's kappa",
     "ac": "Gwet's AC1/AC2",
     "pa": "percent agreement",
     "fleiss": "Fleiss' generalized kappa",
     "bp": "Brennan-Prediger",
 }
+
+
+def _conger_chance(codes: np.ndarray, q: int, wm: np.ndarray, warnings: list[str]) -> tuple[float, np.ndarray]:
+    """Conger's (1980) chance agreement, from each rater's own classification probabilities, and
+    its per-unit linearised terms for the variance (Gwet 2014, ch. 5)."""
+    rated = codes >= 0                                   # units x raters
+    used = rated.any(axis=0)
+    if not used.all():
+        warnings.append(f"{int((~used).sum())} rater(s) with no rating left out")
+        codes, rated = codes[:, used], rated[:, used]
+    n, r = codes.shape
+    if r < 2:
+        raise NotEstimable("not estimable: Conger's kappa needs at least 2 raters with ratings")
+    onehot = np.zeros((n, r, q))                         # delta_igl: rater g put unit i in category l
+    ii, gg = np.nonzero(rated)
+    onehot[ii, gg, codes[ii, gg]] = 1.0
+    n_g = rated.sum(axis=0).astype(float)                # units each rater rated
+    p_gk = onehot.sum(axis=0) / n_g[:, None]             # rater g's classification probabilities
+    p_k = p_gk.mean(axis=0)
+    s2 = (p_gk.T @ p_gk - r * np.outer(p_k, p_k)) / (r - 1.0)
+    pe = float(np.sum(wm * (np.outer(p_k, p_k) - s2 / r)))
+    centred = rated - n_g[None, :] / n                   # epsilon_ig - n_g / n
+    a = onehot @ wm.T - centred[:, :, None] * (p_gk @ wm.T)[None, :, :]
+    lam = np.einsum("igk,gk->ig", a * (n / n_g)[None, :, None], r * p_k[None, :] - p_gk)
+    return pe, lam.sum(axis=1) / (r * (r - 1.0))
 
 
 def _chance_corrected(
@@ -1421,10 +1549,13 @@ def _chance_corrected(
     targets: str | None,
     raters: str | None,
     ratings: str | None,
+    table: Any = None,
 ) -> AgreementCoefficient:
     """The machinery shared by :func:`gwet_ac`, :func:`percent_agreement`,
-    :func:`fleiss_kappa_generalized` and :func:`brennan_prediger` (Gwet 2014, ch. 2 and 5)."""
+    :func:`fleiss_kappa_generalized`, :func:`brennan_prediger` and :func:`conger_kappa` (Gwet 2014,
+    ch. 2 and 5)."""
     level = check_level(ci)
+    data, levels = _from_table(data, table, levels, _COEF_NAMES[kind])
     table, rater_labels = _ratings_table(data, targets, raters, ratings)
     codes, labs, values = _code_categories(table, levels)
     q = len(labs)
@@ -1434,7 +1565,7 @@ def _chance_corrected(
     counts = _unit_counts(codes, q)
     r_i = counts.sum(axis=1)
     keep = r_i > 0
-    counts, r_i = counts[keep], r_i[keep]
+    counts, r_i, codes = counts[keep], r_i[keep], codes[keep]
     n = counts.shape[0]
     two = r_i >= 2
     n2 = int(two.sum())
@@ -1469,6 +1600,8 @@ def _chance_corrected(
         pe = float(pi_k @ wm @ pi_k)
         pi_w = (wm @ pi_k + wm.T @ pi_k) / 2.0
         pe_i = (counts @ pi_w) / r_i
+    elif kind == "conger":
+        pe, pe_i = _conger_chance(codes, q, wm, warnings)
     else:  # Brennan-Prediger
         pe = t_w / q**2
         pe_i = np.full(n, pe)
@@ -1495,12 +1628,14 @@ def _chance_corrected(
         p1 = 0.0 if coef > 0 else 1.0
         warnings.append("standard error is 0 (every unit agrees the same way)")
     name = {
+        "conger": "Conger's kappa",
         "ac": "AC1" if wname == "identity" else "AC2",
         "pa": "percent agreement",
         "fleiss": "Fleiss' generalized kappa",
         "bp": "Brennan-Prediger",
     }[kind]
     refs = {
+        "conger": "Conger (1980)",
         "ac": "Gwet (2008)",
         "pa": "Gwet (2014)",
         "fleiss": "Fleiss (1971) generalised to missing ratings and weights, Gwet (2014)",
@@ -1545,6 +1680,9 @@ _CC_NOTES = r"""
         were never used: chance agreement depends on their number.
     targets, raters, ratings
         Column names of the long format.
+    table
+        Instead of ``data``: a two-rater contingency table of counts (see
+        :func:`ratings_from_table`).
 
     Notes
     -----
@@ -1561,7 +1699,10 @@ _CC_NOTES = r"""
 
     with chance agreement :math:`p_e = \frac{T_w}{q(q-1)}\sum_k \pi_k(1-\pi_k)` (AC1/AC2, Gwet
     2008; :math:`T_w = \sum_{kl} w_{kl}`), :math:`p_e = \sum_{kl} w_{kl}\pi_k\pi_l` (Fleiss'
-    generalized kappa), :math:`p_e = T_w / q^2` (Brennan & Prediger 1981) or 0 (percent agreement).
+    generalized kappa), :math:`p_e = T_w / q^2` (Brennan & Prediger 1981), 0 (percent agreement),
+    or, for Conger's kappa, :math:`p_e = \sum_{kl} w_{kl}(\bar p_k \bar p_l - s^2_{kl}/r)` from each
+    rater's own classification probabilities :math:`p_{gk}`, their mean :math:`\bar p_k` over the
+    :math:`r` raters and covariance :math:`s^2_{kl}` (Conger 1980; Gwet 2014).
 
     Variance (Gwet 2008; Gwet 2014, ch. 5), conditional on the raters, with subjects sampled from
     an infinite population: :math:`v = \frac{1}{n(n-1)}\sum_i (\gamma^*_i - \hat\gamma)^2`,
@@ -1587,64 +1728,90 @@ _CC_NOTES = r"""
 
 
 def gwet_ac(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | None = None,
     weights: Any = None,
     ci: float = 0.95,
     levels: Sequence[Any] | None = None,
     targets: str | None = None,
     raters: str | None = None,
     ratings: str | None = None,
+    *,
+    table: Any = None,
 ) -> AgreementCoefficient:
     """Gwet's AC1 (unweighted) or AC2 (weighted) of two or more raters, missing ratings allowed.
 
     AC1 stays estimable, and near the observed agreement, when nearly all ratings fall in one
     category -- where kappa collapses (the kappa paradox).
     """
-    return _chance_corrected("ac", data, weights, ci, levels, targets, raters, ratings)
+    return _chance_corrected("ac", data, weights, ci, levels, targets, raters, ratings, table)
 
 
 def percent_agreement(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | None = None,
     weights: Any = None,
     ci: float = 0.95,
     levels: Sequence[Any] | None = None,
     targets: str | None = None,
     raters: str | None = None,
     ratings: str | None = None,
+    *,
+    table: Any = None,
 ) -> AgreementCoefficient:
     """The (weighted) percent agreement of two or more raters with Gwet's standard error."""
-    return _chance_corrected("pa", data, weights, ci, levels, targets, raters, ratings)
+    return _chance_corrected("pa", data, weights, ci, levels, targets, raters, ratings, table)
 
 
 def fleiss_kappa_generalized(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | None = None,
     weights: Any = None,
     ci: float = 0.95,
     levels: Sequence[Any] | None = None,
     targets: str | None = None,
     raters: str | None = None,
     ratings: str | None = None,
+    *,
+    table: Any = None,
 ) -> AgreementCoefficient:
     """Fleiss' kappa from raw ratings, any number of raters per unit (missing ratings) and
     optional weights, with Gwet's standard error (not the null-hypothesis one of
     :func:`fleiss_kappa`). With complete data and no weights its estimate is Fleiss' (1971).
     """
-    return _chance_corrected("fleiss", data, weights, ci, levels, targets, raters, ratings)
+    return _chance_corrected("fleiss", data, weights, ci, levels, targets, raters, ratings, table)
 
 
 def brennan_prediger(
-    data: pd.DataFrame | np.ndarray,
+    data: pd.DataFrame | np.ndarray | None = None,
     weights: Any = None,
     ci: float = 0.95,
     levels: Sequence[Any] | None = None,
     targets: str | None = None,
     raters: str | None = None,
     ratings: str | None = None,
+    *,
+    table: Any = None,
 ) -> AgreementCoefficient:
     """Brennan & Prediger's (1981) coefficient (chance agreement 1/q; for two raters and two
     categories it is PABAK) of two or more raters, with Gwet's standard error.
     """
-    return _chance_corrected("bp", data, weights, ci, levels, targets, raters, ratings)
+    return _chance_corrected("bp", data, weights, ci, levels, targets, raters, ratings, table)
+
+
+def conger_kappa(
+    data: pd.DataFrame | np.ndarray | None = None,
+    weights: Any = None,
+    ci: float = 0.95,
+    levels: Sequence[Any] | None = None,
+    targets: str | None = None,
+    raters: str | None = None,
+    ratings: str | None = None,
+    *,
+    table: Any = None,
+) -> AgreementCoefficient:
+    """Conger's (1980) kappa of two or more raters (Cohen's kappa generalised: chance agreement
+    from each rater's own category distribution), missing ratings and weights allowed, with Gwet's
+    standard error. For two raters without missing ratings it is Cohen's kappa.
+    """
+    return _chance_corrected("conger", data, weights, ci, levels, targets, raters, ratings, table)
 
 
 # the shared parameter and formula notes, then the matching R call
@@ -1675,6 +1842,30 @@ gwet_ac.__doc__ = ((gwet_ac.__doc__ or '') + _CC_NOTES + '''
     (12, 11)
     >>> print(f"{gwet_ac(ratings, weights='quadratic').estimate:.4f}")  # AC2, quadratic weights
     0.9140
+    ''')
+conger_kappa.__doc__ = ((conger_kappa.__doc__ or '') + _CC_NOTES + '''
+    In R: ``irrCAC::conger.kappa.raw(x, weights = weights)``.
+
+    References: Conger, A. J. (1980). Integration and generalization of kappas for multiple
+    raters. Psychological Bulletin, 88, 322-328.
+
+    Examples
+    --------
+    irrCAC's ``cac.raw4raters``: four raters, twelve units, values 1-5, some missing:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from validation.stats import conger_kappa
+    >>> nan = np.nan
+    >>> ratings = pd.DataFrame({
+    ...     "r1": [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+    ...     "r2": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, nan],
+    ...     "r3": [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, 3],
+    ...     "r4": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+    ... })
+    >>> res = conger_kappa(ratings)
+    >>> print(f"{res.estimate:.5f} (SE {res.se:.5f}), p_e = {res.p_chance:.7f}")
+    0.76282 (SE 0.14917), p_e = 0.2334252
     ''')
 percent_agreement.__doc__ = ((percent_agreement.__doc__ or '') + _CC_NOTES + '''
     In R: ``irrCAC::pa.coeff.raw(x, weights = weights)``.
@@ -1788,10 +1979,12 @@ _PARADOX = (
 
 
 def agreement_detail(
-    r1: Sequence[Any] | np.ndarray | pd.Series,
-    r2: Sequence[Any] | np.ndarray | pd.Series,
+    r1: Sequence[Any] | np.ndarray | pd.Series | None = None,
+    r2: Sequence[Any] | np.ndarray | pd.Series | None = None,
     levels: Sequence[Any] | None = None,
     positive: Any = None,
+    *,
+    table: Any = None,
 ) -> AgreementDetail:
     r"""Observed, chance-expected and category-specific agreement of two raters, PABAK,
     prevalence and bias indices and the maximum attainable kappa.
@@ -1803,6 +1996,8 @@ def agreement_detail(
     levels
         All categories in order; default the categories used (numeric or text order). Give
         ``levels=[0, 1]`` for a binary item one category of which nobody used.
+    table
+        Instead of ``r1, r2``: their contingency table of counts (see :func:`ratings_from_table`).
     positive
         For two categories: the one counted as "positive"; default the second of ``levels``
         (1 of 0/1, True of False).
@@ -1856,6 +2051,11 @@ def agreement_detail(
     ...       f"prevalence index {res.prevalence_index:.2f}, bias index {res.bias_index:.2f}")
     positive agreement 0.914, negative 0.400; prevalence index 0.75, bias index 0.05
     """
+    if table is not None or r1 is None or r2 is None:
+        if r1 is not None or r2 is not None:
+            raise ValueError("agreement_detail: give either r1 and r2 or table=, not both")
+        pairs, levels = _from_table(None, table, levels, "agreement_detail")
+        r1, r2 = pairs["rater 1"], pairs["rater 2"]
     ca, cb, labs, n, n_dropped, warnings = _paired_codes(r1, r2, levels)
     q = len(labs)
     if q < 2:
