@@ -22,7 +22,7 @@ import yaml
 
 from validation.battery.contract import load_tables
 from validation.battery.instruments import load_instrument
-from validation.report.figures.predictive import count_label
+from validation.report.figures.predictive import count_label, thin
 from validation.stats.predictive import (band_calibration, cutoff_table, delong_test, harrell_c, holm, roc_auc,
                                    roc_curve)
 from validation.stats.results import to_dict
@@ -197,7 +197,7 @@ def test_roc_curve_thinned_from_roc_curve(metrics, data):
         r = e["roc"]
         k = rc.thresholds.size
         assert r["n_thresholds"] == k and r["n_shown"] == min(k, max_points) and r["thinned"] == (k > max_points)
-        idx = stage.thin(k, max_points)
+        idx = thin(k, max_points)
         assert r["sensitivity"] == _json(rc.sensitivity[idx]) and r["specificity"] == _json(rc.specificity[idx])
         assert r["sensitivity"][0] == 1.0 and r["specificity"][-1] == 1.0   # both ends kept
         assert r["youden"] == _json(rc.youden)

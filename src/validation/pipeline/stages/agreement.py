@@ -1,8 +1,10 @@
 """Stage ``agreement``: inter-rater agreement of the VERA ratings and intra-rater stability.
 
 Reads the clean ``vera_ratings`` and ``cases`` tables, calls the pure functions of
-:mod:`validation.agreement`, and writes ``reports/metrics/agreement.json`` and the figures in
-``reports/figures/agreement/`` atomically.
+:mod:`validation.stats.agreement`, takes the method statements from :mod:`validation.report.methods`
+and the figures and plot data from :mod:`validation.report.figures.agreement`, and writes
+``reports/metrics/agreement.json``, the figures in ``reports/figures/agreement/`` and
+``reports/plots/agreement_forest.csv`` atomically.
 
 Samples
 -------
@@ -55,15 +57,14 @@ from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.progress import progress
 from validation.pipeline.provenance import provenance
+from validation.report.methods import agreement_method, interpretation_bands, rating_design
 
 FIG = "reports/figures/agreement"
 METRICS = "reports/metrics/agreement.json"
+# plot data for `dvc plots show` / `dvc plots diff` (declared under `plots:` in dvc.yaml)
+FOREST_CSV = "reports/plots/agreement_forest.csv"
 # sub-stream numbers of the seed (one per use, never renumber: results would change)
 _STREAM_KRIPP, _STREAM_REML = 1, 2
-
-
-# ---------------------------------------------------------------------------------------------
-# parameters and interpretation bands
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,45 +277,6 @@ def _reml_sd(res: Mapping) -> float | None:
 # the stage
 
 
-def _design_block(design, anon1: pd.DataFrame, n_consensus: int, n_retest: int, n_forms_occ1_all: int) -> dict:
-    out = design.public_dict()
-    per_rater = anon1.groupby("rater", sort=False).size()
-    order = sorted(per_rater.index, key=lambda s: int(s.split()[-1]))
-    if design.design == "fully crossed":
-        supports = "two-way models on all ratings: all six ICC forms; kappa-type coefficients on every pair"
-    elif design.design.startswith("incomplete"):
-        supports = ("one-way models on all cases; two-way ICCs on the largest fully crossed block (ANOVA, "
-                    "F-based intervals) and from REML variance components on all ratings; kappa on the first "
-                    "two ratings of each double-rated case; Krippendorff's alpha and Gwet's AC on all ratings")
-    else:
-        supports = "no inter-rater coefficient: each case has a single rater"
-    nested = ""
-    if design.raters_nested_in_group:
-        nested = f", raters nested in {design.n_groups} sites"
-    out.update({
-        "sample": "independent rating forms on occasion 1; consensus forms excluded",
-        "n_forms_occasion1": n_forms_occ1_all,
-        "n_consensus_forms_excluded": n_consensus,
-        "n_cases_reassessed_same_rater": n_retest,
-        "ratings_per_rater": {r: int(per_rater[r]) for r in order},
-        "supports": supports,
-        "grras": {
-            "item_6": (f"{design.n_raters} raters{nested}, {design.n_targets} cases, {design.n_ratings} independent "
-                       f"ratings on occasion 1 ({design.ratings_per_target_min}-{design.ratings_per_target_max} "
-                       f"per case); {design.n_targets_multi_rated} cases rated by two or more raters; "
-                       f"replicate observations: {n_retest} cases reassessed by the same rater on occasion 2"),
-            "item_11": (f"included: {design.n_raters} raters, {design.n_targets} cases, {design.n_ratings} ratings "
-                        f"(consensus forms excluded: {n_consensus}); fully crossed block: "
-                        f"{design.block_n_targets or 0} cases x {design.block_n_raters or 0} raters; "
-                        "not-rated indicators and not-scorable totals are counted per coefficient"),
-            "item_13": ("every estimate with its interval: ICC F-based (crossed block) and parametric bootstrap "
-                        "(REML), kappa large-sample normal, Krippendorff's alpha unit bootstrap, Gwet's AC t "
-                        "interval, Bland-Altman exact limits; interpretation bands named with their source"),
-        },
-    })
-    return out
-
-
 def run(root: Path, config: Config) -> None:
     p = config.agreement
     vera, _ = load_instruments(root, config)
@@ -376,25 +338,17 @@ def run(root: Path, config: Config) -> None:
                         "reml": _sem(reml[c], _reml_sd(reml[c]), p, p.sem_form)},
             "bland_altman": ba,
         }
-        ok = np.isfinite(x1) & np.isfinite(x2)
-        panel = {"label": f"{c}: {labels[c]}" if c != "risk_total" else "risk total"}
-        if not _ok(ba):
-            panel["not_estimable"] = ba["not_estimable"]
-        else:
-            panel.update(mean=(x1[ok] + x2[ok]) / 2.0, diff=x1[ok] - x2[ok], bias=ba["bias"], lower=ba["lower"],
-                         upper=ba["upper"], bias_ci=(ba["bias_ci"]["lower"], ba["bias_ci"]["upper"]),
-                         lower_ci=(ba["lower_ci"]["lower"], ba["lower_ci"]["upper"]),
-                         upper_ci=(ba["upper_ci"]["lower"], ba["upper_ci"]["upper"]))
-        ba_panels.append(panel)
+        ba_panels.append(plots.bland_altman_panel(f"{c}: {labels[c]}" if c != "risk_total" else "risk total",
+                                                  x1, x2, ba))
 
     intra = _intra_rater(vera, anon, codes, p)
+    per_rater = anon1.groupby("rater", sort=False).size()
+    ratings_per_rater = {r: int(per_rater[r]) for r in sorted(per_rater.index, key=lambda s: int(s.split()[-1]))}
     metrics = {
         "provenance": provenance(root, "agreement", config, clean_inputs(root, config), ("instruments", "agreement")),
-        "method": _method(p, vera),
-        "bands": {k: {"source": v.source, "closed": v.closed,
-                      "limits": {n: [float(x) for x in r] for n, r in v.limits.items()}}
-                  for k, v in (("icc", p.bands.icc), ("kappa", p.bands.kappa))},
-        "design": _design_block(design, anon1, n_consensus, intra["n_cases"], int(len(occ1))),
+        "method": agreement_method(p),
+        "bands": interpretation_bands({"icc": p.bands.icc, "kappa": p.bands.kappa}),
+        "design": rating_design(design, ratings_per_rater, n_consensus, intra["n_cases"], int(len(occ1))),
         "domain_icc": domain_icc,
         "indicators": indicators,
         "additional": additional,
@@ -404,8 +358,10 @@ def run(root: Path, config: Config) -> None:
     with atomic_outputs(root) as out:
         out.write_json(METRICS, metrics)
         fig_dir = out.folder(FIG)
-        _figures(fig_dir, metrics, ba_panels, vera, p)
-        out.write_text(FOREST_CSV, forest_csv(metrics, vera, p))
+        for name, fig in plots.agreement_figures(metrics, vera.indicators, vera.additional, ba_panels, p.bands.kappa,
+                                                 p.bands.icc, p.ci, p.gwet_weights):
+            plots.save_svg(fig, fig_dir / name)
+        out.write_text(FOREST_CSV, plots.forest_csv(metrics, vera.indicators, p.gwet_weights))
     print(f"[agreement] wrote {METRICS} and {FIG}/", flush=True)
 
 
@@ -490,131 +446,3 @@ def _intra_rater(vera: SPJInstrument, anon: pd.DataFrame, codes: list[str], p: M
     out["summary_risk"] = pair_kappa(f1[vera.summary_column], f2[vera.summary_column], "quadratic",
                                      list(range(1, len(vera.summary.codes) + 1)), p, what)
     return out
-
-
-def _method(p: Mapping, vera: SPJInstrument) -> dict:
-    ci = f"{p.ci:.0%}"
-    return {
-        "inter_rater": "independent rating forms on occasion 1; consensus forms excluded (not independent)",
-        "not_rated": "not rated is missing, never low: pairs and ratings with a not-rated cell are left out and "
-                     "counted per coefficient; domain totals by the "
-                     f"'{p.not_rated_rule}' rule (min_rated {p.min_rated}), forms without a total counted "
-                     "as not scorable",
-        "pairs": "two-rater statistics use the first two independent forms of each case rated by two or more "
-                 "raters, in file order (Bland-Altman differences: first minus second)",
-        "domain_totals": f"ICC (Shrout & Fleiss 1979; McGraw & Wong 1996), all six forms with F-based {ci} intervals, "
-                         "on the largest fully crossed block of cases x raters; REML ICC (crossed random cases and "
-                         "raters, Bates et al. 2015) on all independent ratings with a parametric-bootstrap "
-                         f"interval ({p.reml_n_boot} replicates)",
-        "sem_sdc": f"SEM = SD sqrt(1 - {p.sem_form}), SDC = z sqrt(2) SEM with z = 1.96 for 95% (de Vet et al. "
-                   "2006; Weir 2005); SD of the crossed block's totals, or the model SD of the REML fit",
-        "bland_altman": f"bias and 95% limits of agreement of the first two ratings' totals, exact {ci} intervals "
-                        "(Bland & Altman 1999; Carkeet 2015)",
-        "indicators": "weighted kappa (quadratic weights; Cohen 1968) on the pairs; Krippendorff's ordinal alpha "
-                      f"(Krippendorff 2011) on all ratings with a unit-bootstrap interval ({p.n_boot} replicates); "
-                      f"Gwet's AC2 (Gwet 2008, 2014) with {p.gwet_weights} weights on all ratings",
-        "additional": "Cohen's kappa (unweighted) on the pairs, Gwet's AC1 on all ratings, and the agreement "
-                      "detail on the pairs (observed and specific positive / negative agreement, prevalence and "
-                      "bias indices, PABAK; Byrt, Bishop & Carlin 1993): with a rare category kappa can be low "
-                      "although the raters agree -- the kappa paradox (Feinstein & Cicchetti 1990)",
-        "summary": "as the indicators (ordinal low / moderate / high)",
-        "intra_rater": "same rater, occasions 1 and 2: ICC of the domain totals, SEM / SDC, Bland-Altman of the "
-                       "change, weighted kappa of each indicator; true change between occasions counts as "
-                       "disagreement",
-        "bands_icc": p.bands.icc.text(),
-        "bands_kappa": p.bands.kappa.text() + " (kappa, alpha and AC coefficients)",
-        "keys": "no case or rater key is written: raters are named by position (rater 1, 2, ... in the sorted "
-                "order of their keys)",
-        "min_targets": p.min_targets,
-    }
-
-
-def _est(d: Mapping, key: str) -> tuple[float, float, float]:
-    if not _ok(d) or d.get(key) is None:
-        return (np.nan, np.nan, np.nan)
-    ci = d.get("ci") or {}
-    lo, hi = ci.get("lower"), ci.get("upper")
-    return (float(d[key]), np.nan if lo is None else float(lo), np.nan if hi is None else float(hi))
-
-
-def _series(rows: list[Mapping], key: str, field: str) -> tuple[list, list, list]:
-    vals = [_est(r.get(key, {}), field) for r in rows]
-    return [v[0] for v in vals], [v[1] for v in vals], [v[2] for v in vals]
-
-
-def _icc_form(d: Mapping, form: str) -> tuple[float, float, float]:
-    if not _ok(d):
-        return (np.nan, np.nan, np.nan)
-    f = d.get("forms", {}).get(form)
-    return _est(f, "icc") if f else (np.nan, np.nan, np.nan)
-
-
-def _figures(fig_dir: Path, m: Mapping, ba_panels: list, vera: SPJInstrument, p: Mapping) -> None:
-    kb = {n: tuple(r) for n, r in p.bands.kappa.limits.items()}
-    ib = {n: tuple(r) for n, r in p.bands.icc.limits.items()}
-    ksrc, isrc = p.bands.kappa.source, p.bands.icc.source
-    rows = [m["indicators"][i] for i in vera.indicators] + [m["summary_risk"]]
-    labels = list(vera.indicators) + ["summary risk"]
-    fig = plots.coefficient_forest(
-        labels,
-        {"weighted kappa (pairs)": _series(rows, "weighted_kappa", "kappa"),
-         "Krippendorff's ordinal alpha": _series(rows, "krippendorff_alpha", "alpha"),
-         f"Gwet's AC2 ({p.gwet_weights})": _series(rows, "gwet_ac2", "estimate")},
-        "VERA inter-rater agreement by indicator", f"coefficient with {p.ci:.0%} interval; bands: {ksrc}",
-        bands=kb)
-    plots.save_svg(fig, fig_dir / "forest_indicators.svg")
-    if vera.additional:
-        rows = [m["additional"][i] for i in vera.additional]
-        po = [r["detail"]["p_observed"] if _ok(r["detail"]) else np.nan for r in rows]
-        pabak = [r["detail"]["pabak"] if _ok(r["detail"]) else np.nan for r in rows]
-        fig = plots.coefficient_forest(
-            list(vera.additional),
-            {"Cohen's kappa (pairs)": _series(rows, "kappa", "kappa"),
-             "Gwet's AC1": _series(rows, "gwet_ac1", "estimate")},
-            "Additional indicators: kappa against AC1 (the kappa paradox)",
-            f"coefficient with {p.ci:.0%} interval; bands: {ksrc}", bands=kb,
-            points={"observed agreement (pairs)": po, "PABAK (pairs)": pabak})
-        plots.save_svg(fig, fig_dir / "forest_additional.svg")
-    codes = list(m["domain_icc"])
-    dom = m["domain_icc"]
-    intra = m["intra_rater"]["domain_icc"]
-    series = {"crossed block ICC2 (A,1), F interval": [_icc_form(dom[c], "ICC2") for c in codes],
-              "REML ICC2 (A,1), all ratings": [_icc_form(dom[c]["reml"], "ICC2") for c in codes],
-              "intra-rater ICC2 (A,1), occasions 1-2": [_icc_form(intra.get(c, {}), "ICC2") for c in codes]}
-    fig = plots.coefficient_forest(
-        [c if c != "risk_total" else "risk total" for c in codes],
-        {k: ([v[0] for v in vals], [v[1] for v in vals], [v[2] for v in vals]) for k, vals in series.items()},
-        "VERA domain totals: intraclass correlation", f"ICC with {p.ci:.0%} interval; bands: {isrc}",
-        bands=ib)
-    plots.save_svg(fig, fig_dir / "forest_domains.svg")
-    fig = plots.bland_altman_panels(ba_panels, "VERA domain totals: Bland-Altman, first two independent ratings")
-    plots.save_svg(fig, fig_dir / "bland_altman_domains.svg")
-
-
-# ---------------------------------------------------------------------------------------------
-# plot data for `dvc plots show` / `dvc plots diff` (declared under `plots:` in dvc.yaml)
-
-FOREST_CSV = "reports/plots/agreement_forest.csv"
-
-
-def forest_csv(m: Mapping, vera: SPJInstrument, p: Mapping) -> str:
-    """The data of the indicator forest (``forest_indicators.svg``) as CSV text: one row per indicator
-    (and the summary judgement) and coefficient -- ``indicator, coefficient, estimate, lower, upper``
-    and ``label`` (``"<indicator>: <coefficient>"``, one bar per row in ``dvc plots``). Aggregates
-    only; a declined coefficient or interval bound is an empty cell."""
-    import csv
-    import io
-
-    rows = [m["indicators"][i] for i in vera.indicators] + [m["summary_risk"]]
-    labels = list(vera.indicators) + ["summary risk"]
-    coefs = (("weighted kappa (pairs)", "weighted_kappa", "kappa"),
-             ("Krippendorff's ordinal alpha", "krippendorff_alpha", "alpha"),
-             (f"Gwet's AC2 ({p.gwet_weights})", "gwet_ac2", "estimate"))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["indicator", "coefficient", "estimate", "lower", "upper", "label"])
-    for name, key, field in coefs:
-        for label, row in zip(labels, rows):
-            vals = ["" if not math.isfinite(v) else repr(float(v)) for v in _est(row.get(key, {}), field)]
-            w.writerow([label, name, *vals, f"{label}: {name}"])
-    return buf.getvalue()

@@ -7,15 +7,15 @@ hazard ratio with its proportional-hazards check and the time-dependent AUC at c
 for the summary judgement's bands the observed rate per band with a trend test and Kaplan-Meier
 curves with the log-rank test; paired DeLong comparisons between predictors with Holm's
 correction. Below ``min_events`` events (or non-events) an estimate is declined and only the counts
-are reported. The statistics are the pure functions of :mod:`validation.predictive` and
-:mod:`validation.survival`; this module only selects the samples and writes the results.
+are reported. The statistics are the pure functions of :mod:`validation.stats.predictive` and
+:mod:`validation.stats.survival`, the method statements come from :mod:`validation.report.methods`
+and the figures and plot data from :mod:`validation.report.figures.predictive`; this module only
+selects the samples, calls them and writes the results.
 """
 
 from __future__ import annotations
 
-import csv
 import fnmatch
-import io
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,6 +33,7 @@ from validation.pipeline.config import Config, PredictiveConfig
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.progress import progress
 from validation.pipeline.provenance import provenance
+from validation.report.methods import predictive_method
 
 FIG = "reports/figures/predictive"
 METRICS = "reports/metrics/predictive.json"
@@ -102,24 +103,14 @@ def _declined(ev: int, nonev: int, min_events: int) -> str:
 # per predictor
 
 
-def thin(k: int, max_points: int) -> np.ndarray:
-    """Indices of at most ``max_points`` of ``k`` points, evenly spread, both ends kept."""
-    if k <= max_points:
-        return np.arange(k)
-    return np.unique(np.round(np.linspace(0, k - 1, max_points)).astype(int))
-
-
 def _roc_block(y: np.ndarray, s: np.ndarray, dirn: str, max_points: int,
                plot_points: int) -> tuple[dict, tuple[list, list]]:
-    """The ROC curve thinned to at most ``max_points`` thresholds for the metrics, and (fpr, tpr)
-    thinned to ``plot_points`` and sorted for the figure and roc.csv."""
+    """The ROC curve thinned to at most ``max_points`` thresholds for the metrics, and its points
+    for the figure and roc.csv (:func:`~validation.report.figures.predictive.roc_points`)."""
     rc = roc_curve(y, s, direction=dirn)
     k = rc.thresholds.size
-    idx = thin(k, max_points)
+    idx = plots.thin(k, max_points)   # the same even spread as the figure's points
     sens, spec = rc.sensitivity[idx], rc.specificity[idx]
-    pidx = thin(k, plot_points)
-    fpr, tpr = 1.0 - rc.specificity[pidx], rc.sensitivity[pidx]
-    order = np.lexsort((tpr, fpr))
     block = {
         "n_thresholds": int(k),
         "n_shown": int(idx.size),
@@ -131,7 +122,7 @@ def _roc_block(y: np.ndarray, s: np.ndarray, dirn: str, max_points: int,
         "note": "thresholds in pROC order (specificity rising); the end thresholds -inf / +inf "
                 "(everyone positive / negative) are written as null",
     }
-    return to_dict(block), ([float(v) for v in fpr[order]], [float(v) for v in tpr[order]])
+    return to_dict(block), plots.roc_points(rc.sensitivity, rc.specificity, plot_points)
 
 
 def _cox_block(time: np.ndarray, event: np.ndarray, s: np.ndarray, name: str, st: PredictiveConfig) -> dict:
@@ -248,7 +239,8 @@ def predictor_block(name: str, dirn: str, d: pd.DataFrame, st: PredictiveConfig,
 
 def bands_block(d: pd.DataFrame, codes: list[str], st: PredictiveConfig) -> tuple[dict, dict | None]:
     """Observed rate per band of the summary judgement, Kaplan-Meier curves by band and the
-    log-rank test; also the data of the figures (None when declined)."""
+    log-rank test; also each band's Kaplan-Meier steps for the figure and km.csv (None when
+    declined)."""
     sub = d[["event", "time_days", SUMMARY]].dropna()
     y = sub["event"].to_numpy(dtype=int)
     time = sub["time_days"].to_numpy(dtype=float)
@@ -265,7 +257,7 @@ def bands_block(d: pd.DataFrame, codes: list[str], st: PredictiveConfig) -> tupl
     block["calibration"] = estimate(band_calibration, y, label, order=codes, ci=st.ci)
     risk_days = [round(yr * DAYS_PER_YEAR) for yr in st.km_times_years]
     km = kaplan_meier(time, y, group=code, times=risk_days, ci=st.ci)
-    curves, km_plot = {}, {}
+    curves, steps = {}, {}
     for cv in km.curves:
         lab = codes[int(cv.group) - 1]
         at = cv.at_times
@@ -275,15 +267,7 @@ def bands_block(d: pd.DataFrame, codes: list[str], st: PredictiveConfig) -> tupl
                          "n_event": at.n_event, "survival": at.survival, "lower": at.lower, "upper": at.upper,
                          "times_dropped_days": at.times_dropped},
         })
-        step = cv.n_event > 0
-        keep = step.copy()
-        keep[-1] = True
-        t_years = np.concatenate([[0.0], cv.time[keep] / DAYS_PER_YEAR])
-        surv = np.concatenate([[1.0], cv.survival[keep]])
-        risk_at = [None] * len(risk_days)
-        for tt, nr in zip(at.time.tolist(), at.n_risk.tolist()):
-            risk_at[risk_days.index(int(round(tt)))] = int(nr)
-        km_plot[lab] = (t_years, surv, risk_at, cv.n_events, cv.n)
+        steps[lab] = plots.km_steps(cv, risk_days, DAYS_PER_YEAR)
     block["kaplan_meier"] = {"method": km.method, "conf_type": km.conf_type, "level": km.level,
                              "times_years": list(st.km_times_years), "curves": curves,
                              "warnings": list(km.warnings)}
@@ -296,7 +280,7 @@ def bands_block(d: pd.DataFrame, codes: list[str], st: PredictiveConfig) -> tupl
         })
     except NotEstimable as exc:
         block["logrank"] = {"not_estimable": str(exc)}
-    return block, {"km": km_plot, "risk_years": list(st.km_times_years)}
+    return block, steps
 
 
 def comparisons_block(d: pd.DataFrame, pairs: list[tuple[str, str]], direction: Mapping[str, str],
@@ -335,90 +319,6 @@ def comparisons_block(d: pd.DataFrame, pairs: list[tuple[str, str]], direction: 
 # the stage
 
 
-def _method(st: PredictiveConfig, n_risk_items: int) -> dict:
-    return {
-        "predictors": "VERA domain totals and risk total of one rating form per case (occasion 1; consensus "
-                      "where made), the summary risk judgement (L=1, M=2, H=3), SQ scale means (occasion 1)",
-        "direction": "fixed in advance: higher score = higher risk; protective domains: lower = higher risk",
-        "auc": f"area under the ROC curve with DeLong {st.ci:.0%} interval (as pROC ci.auc, method='delong')",
-        "auc_bootstrap": f"stratified bootstrap ({st.n_boot} replicates, seed {st.seed}) percentile and BCa "
-                         "intervals of the same AUC",
-        "roc": f"empirical ROC curve (as pROC coords), at most {st.roc_max_points} thresholds kept in the metrics "
-               f"and {st.roc_plot_max_points} in the figure and roc.csv (evenly spread, both ends kept)",
-        "cutoffs": "2x2 tables at the summary judgement's bands (positive = at or above M, at or above H) and at "
-                   f"the chosen risk-total thresholds: sensitivity, specificity, PPV, NPV (Wilson intervals), "
-                   f"likelihood ratios, DOR, number needed to detain; PPV and NPV recomputed at base rates "
-                   f"{list(st.base_rates)} (Bayes, logit interval of Mercaldo et al. 2007)",
-        "risk_total_cutoffs": (f"{list(st.risk_total_cutoffs)} as the mean indicator score over the "
-                               f"{n_risk_items} risk indicators (risk total = mean x {n_risk_items})"
-                               if st.risk_total_cutoff_unit == "mean_rating" else
-                               f"{list(st.risk_total_cutoffs)} on the risk total"),
-        "harrell_c": "Harrell's C of the score with the time to event (as survival::concordance), "
-                     "infinitesimal-jackknife SE",
-        "uno_c": f"Uno's C truncated at tau = {st.uno_tau_days:g} days (as survival::concordance, timewt = 'n/G2')",
-        "cox": ("Cox proportional-hazards model with the predictor alone, Efron ties; hazard ratio per "
-                + ("standard deviation of the predictor (sample SD of the cases used)" if st.cox_per == "sd"
-                   else "unit of the predictor")
-                + "; for a protective domain a hazard ratio below 1 means lower risk; proportional hazards "
-                  "checked by the score test of cox.zph (Kaplan-Meier time transform)"),
-        "time_dependent_auc": f"cumulative/dynamic AUC at {list(st.horizons_days)} days, inverse probability of "
-                              "censoring weights (Uno et al. 2007), declined when fewer than min_events cases have "
-                              "the event by the horizon or are followed beyond it",
-        "bands": "summary judgement: observed rate per band with Wilson intervals and the Cochran-Armitage trend "
-                 f"test; Kaplan-Meier curves by band with the numbers at risk at {list(st.km_times_years)} years "
-                 "and the log-rank test",
-        "comparisons": "paired DeLong tests between predictors on the cases having both, Holm-adjusted within "
-                       "each outcome",
-        "min_events": st.min_events,
-        "declined": f"below {st.min_events} events (or non-events) an estimate is declined and only the counts "
-                    "are reported",
-        "caution": "terrorist recidivism is rare: with few events every estimate is imprecise; read the "
-                   "interval and the number of events, never the point estimate alone",
-    }
-
-
-def _figure_points(cut: Mapping | None) -> dict[str, tuple[float, float]]:
-    """(1 - specificity, sensitivity) at each threshold of a cut-off table, by its label."""
-    pts: dict[str, tuple[float, float]] = {}
-    if not cut or "not_estimable" in cut:
-        return pts
-    for lab, se, sp in zip(cut["labels"], cut["sensitivity"]["estimate"], cut["specificity"]["estimate"]):
-        if se is not None and sp is not None:
-            pts[lab] = (1.0 - sp, se)
-    return pts
-
-
-def _csv(rows: list[list]) -> str:
-    """Rows as CSV text (floats at full precision, as repr writes them)."""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
-
-
-def write_figures(folder: Path, figs: Mapping[str, dict], k: int) -> None:
-    """ROC curves, Kaplan-Meier curves and calibration bars of each outcome, into ``folder``; the
-    events and cases in every title, counts below ``k`` printed as ``<k``."""
-    lab = plots.count_label
-    for outcome, f in figs.items():
-        head = f"{outcome} recidivism: {lab(f['events'], k)} events in {lab(f['n'], k)} cases"
-        if f["curves"]:
-            plots.save_svg(plots.roc_figure(f["curves"], f"ROC, {head}", f["points"]), folder / f"roc_{outcome}.svg")
-        if f["bands"] is None:
-            continue
-        km = f["bands"]["km"]
-        names = {band: f"{band}: {lab(ev, k)} events / {lab(n, k)}" for band, (_, _, _, ev, n) in km.items()}
-        lines = {names[band]: (ty, sv) for band, (ty, sv, _, _, _) in km.items()}
-        at_risk = {names[band]: ra for band, (_, _, ra, _, _) in km.items()}
-        fig = plots.km_figure(lines, f"Kaplan-Meier by summary risk, {head}", f["bands"]["risk_years"], at_risk, k)
-        plots.save_svg(fig, folder / f"km_{outcome}.svg")
-        cal = f["band_block"].get("calibration", {})
-        if "rate" in cal:
-            fig = plots.calibration_figure(cal["bands"], cal["rate"], cal["lower"], cal["upper"], cal["events"],
-                                           cal["n"], f"Observed rate by summary risk, {head}", k,
-                                           ylabel=f"{outcome} recidivism rate ({cal['level']:.0%} CI)")
-            plots.save_svg(fig, folder / f"calibration_{outcome}.svg")
-
-
 def run(root: Path, config: Config) -> None:
     st = config.predictive
     vera, sq = load_instruments(root, config)
@@ -441,9 +341,8 @@ def run(root: Path, config: Config) -> None:
 
     outcomes = t["outcomes"]
     results: dict[str, Any] = {}
-    roc_rows: list[list] = [["outcome", "predictor", "fpr", "tpr"]]
-    km_rows: list[list] = [["outcome", "band", "time_years", "survival"]]
-    figs: dict[str, dict] = {}
+    roc_by_outcome: dict[str, dict] = {}   # outcome -> predictor -> (fpr, tpr) of the plotted curves
+    km_by_outcome: dict[str, dict | None] = {}   # outcome -> band -> Kaplan-Meier steps (None: declined)
     bar = progress(len(st.outcomes) * len(names), "[predictive]", "estimate")
     for outcome in st.outcomes:
         o = outcomes[outcomes["outcome"] == outcome][["case_id", "event", "time_days"]].dropna()
@@ -453,37 +352,30 @@ def run(root: Path, config: Config) -> None:
                                  "base_rate": float(n_events / len(d)) if len(d) else None, "predictors": {}}
         if not len(d):
             block["not_estimable"] = f"not estimable: no case with the outcome {outcome!r} recorded"
-        curves = {}
+        roc_by_outcome[outcome] = {}
         for name in names:
             bar.set_postfix_str(f"{outcome}: {name}")
             entry, curve = predictor_block(name, direction[name], d, st, cuts.get(name), name in plotted)
             block["predictors"][name] = entry
             if curve is not None:
-                auc = entry["auc"]
-                tag = (f"{name}: AUC {auc['auc']:.2f} [{auc['ci']['lower']:.2f}, {auc['ci']['upper']:.2f}]"
-                       if "auc" in auc else name)
-                curves[tag] = curve
-                roc_rows += [[outcome, name, x, y] for x, y in zip(*curve)]
+                roc_by_outcome[outcome][name] = curve
             bar.update(1)
-        block["bands"], band_fig = bands_block(d, codes, st)
+        block["bands"], km_by_outcome[outcome] = bands_block(d, codes, st)
         block["comparisons"] = comparisons_block(d, pairs, direction, st)
         results[outcome] = block
-        if band_fig is not None:
-            for lab, (ty, sv, _, _, _) in band_fig["km"].items():
-                km_rows += [[outcome, lab, a, b] for a, b in zip(ty.tolist(), sv.tolist())]
-        summ = block["predictors"].get(SUMMARY, {})
-        figs[outcome] = {"curves": curves, "points": _figure_points(summ.get("cutoffs")),
-                         "bands": band_fig, "n": block["n"], "events": n_events, "band_block": block["bands"]}
     bar.close()
 
     metrics = {
         "provenance": provenance(root, "predictive", config, clean_inputs(root, config), ("instruments", "predictive")),
-        "method": _method(st, n_risk_items),
+        "method": predictive_method(st, n_risk_items),
         "outcomes": results,
     }
     with atomic_outputs(root) as out:
         out.write_json(METRICS, metrics)
-        write_figures(out.folder(FIG), figs, st.k_suppress)
-        out.write_text(ROC_CSV, _csv(roc_rows))
-        out.write_text(KM_CSV, _csv(km_rows))
+        fig_dir = out.folder(FIG)
+        for name, fig in plots.predictive_figures(results, roc_by_outcome, km_by_outcome, list(st.km_times_years),
+                                                  st.k_suppress, SUMMARY):
+            plots.save_svg(fig, fig_dir / name)
+        out.write_text(ROC_CSV, plots.roc_csv(roc_by_outcome))
+        out.write_text(KM_CSV, plots.km_csv(km_by_outcome))
     print(f"[predictive] wrote {METRICS}, {FIG}/, {ROC_CSV} and {KM_CSV}")

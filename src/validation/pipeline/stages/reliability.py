@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from validation.report import figures
 from validation.stats.reliability import cronbach_alpha, item_statistics, omega, omega_hierarchical, ordinal_alpha, ordinal_omega
 from validation.battery.scoring import primary_ratings, sq_keyed
 from validation.pipeline.inputs import by_group, clean_inputs, estimate, read_clean
@@ -15,6 +14,9 @@ from validation.pipeline.common import StageError, load_instruments
 from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.provenance import provenance
+from validation.report.figures import save_svg
+from validation.report.figures.reliability import reliability_figures
+from validation.report.methods import reliability_method
 
 FIG = "reports/figures/reliability"
 
@@ -81,25 +83,7 @@ def run(root: Path, config: Config) -> None:
     metrics = {
         "provenance": provenance(root, "reliability", config, clean_inputs(root, config),
                                  ("instruments", "reliability")),
-        "method": {
-            "alpha": f"Cronbach's alpha (raw and standardized), {p.ci_method} {p.ci:.0%} interval; "
-                     "item-rest correlations and alpha if an item is dropped (as psych::alpha)",
-            "omega": "McDonald's omega total from a one-factor maximum-likelihood model on the covariance matrix, "
-                     "bootstrap percentile interval",
-            "vera_sample": "one rating form per case on occasion 1: the consensus rating where one was made, "
-                           "otherwise the first independent rating",
-            "not_rated": (f"rule '{p.not_rated_rule}': " + (
-                "each item covariance from the forms rating both indicators (pairwise), as a prorated total uses "
-                "every rated indicator" if p.not_rated_rule == "prorate" else
-                "only forms with every indicator of the domain rated (complete case, listwise)")
-                + "; not rated is never read as low"),
-            "sq_sample": "occasion 1, reverse-keyed items reflected",
-            "ordinal": "VERA indicators are 3-point: ordinal alpha and omega on polychoric correlations "
-                       "(Zumbo, Gadermann & Zeisser 2007), bootstrap percentile intervals",
-            "omega_hierarchical": "SQ: Schmid-Leiman omega hierarchical and total with one group factor per "
-                                  "hypothesised scale (minres, oblimin; as psych::omega)",
-            "min_cases_per_group": min_n,
-        },
+        "method": reliability_method(p),
         "vera": {"instrument": vera.name, "n_cases": int(len(ratings)), "domains": domains},
         "sq": {"instrument": sq.name, "placeholder_key": sq.placeholder, "n_cases": int(len(keyed)), "scales": scales,
                "omega_hierarchical": sq_general},
@@ -108,14 +92,6 @@ def run(root: Path, config: Config) -> None:
     with atomic_outputs(root) as out:
         out.write_json("reports/metrics/reliability.json", metrics)
         fig_dir = out.folder(FIG)
-        for group, blocks in (("vera", domains), ("sq", scales)):
-            for code, block in blocks.items():
-                a = block["overall"]["alpha"]
-                if "not_estimable" in a:
-                    continue
-                labels = list(a["items"])
-                values = [it["r_drop"] for it in a["items"].values()]
-                fig = figures.item_bars(labels, values, f"{group.upper()} {code}: corrected item-total correlation",
-                                        "item-rest correlation (r.drop)", reference=0.3)
-                figures.save_svg(fig, fig_dir / f"item_total_{group}_{code}.svg")
+        for name, fig in reliability_figures({"vera": domains, "sq": scales}):
+            save_svg(fig, fig_dir / name)
     print("[reliability] wrote reports/metrics/reliability.json and " + FIG + "/")

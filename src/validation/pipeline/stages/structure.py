@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from validation.report import figures
 from validation.stats.cfa import cfa, invariance
 from validation.stats.factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
 from validation.stats.results import NotEstimable, to_dict
@@ -15,6 +14,9 @@ from validation.pipeline.common import load_instruments
 from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.provenance import provenance
+from validation.report.figures import save_svg
+from validation.report.figures.structure import scree_csv, structure_figures
+from validation.report.methods import structure_method
 
 FIG = "reports/figures/structure"
 FIT_KEYS = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr",
@@ -76,7 +78,8 @@ def run(root: Path, config: Config) -> None:
     ev = estimate(eigenvalues, items)
     pa = estimate(parallel_analysis, items, n_iter=int(p.pa_iterations), quantile=float(p.pa_quantile),
                   seed=int(p.seed))
-    efa_out, efa_fig = {}, None
+    efa_out: dict = {}
+    loadings, names, scale_of = None, {}, {}   # for the loadings heat map, when the EFA is estimable
     n_fac = len(sq.scales)
     try:
         rotation = None if p.efa_rotation == "none" else p.efa_rotation
@@ -84,17 +87,15 @@ def run(root: Path, config: Config) -> None:
     except NotEstimable as exc:
         efa_out = {"not_estimable": str(exc)}
     else:
-        load = res.loadings
+        loadings = res.loadings
         # name each factor after the hypothesised scale whose items load on it most (sum of loadings)
         scale_of = {i: sq.scale_of(i) for i in sq.items}
-        names = {}
-        for f in load.columns:
-            sums = load[f].groupby(scale_of).sum()
+        for f in loadings.columns:
+            sums = loadings[f].groupby(scale_of).sum()
             names[f] = f"{f} ({sums.idxmax()})"
-        misplaced = [i for i in load.index if names[load.loc[i].abs().idxmax()].split("(")[1][:-1] != scale_of[i]]
+        misplaced = [i for i in loadings.index
+                     if names[loadings.loc[i].abs().idxmax()].split("(")[1][:-1] != scale_of[i]]
         efa_out = {**to_dict(res), "factor_names": names, "items_loading_off_scale": misplaced}
-        efa_fig = (load.to_numpy(), list(load.index), [names[f] for f in load.columns],
-                   [scale_of[i] for i in load.index])
     model = measurement_model(sq)
     print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model", flush=True)
     cfa_out = _cfa_block(model, items, p)
@@ -106,20 +107,7 @@ def run(root: Path, config: Config) -> None:
 
     metrics = {
         "provenance": provenance(root, "structure", config, clean_inputs(root, config), ("instruments", "structure")),
-        "method": {
-            "sample": "SQ occasion 1, reverse-keyed items reflected, pairwise-complete Pearson correlations",
-            "kmo": "Kaiser-Meyer-Olkin measure of sampling adequacy (as psych::KMO)",
-            "bartlett": "Bartlett's test of sphericity (as psych::cortest.bartlett)",
-            "parallel_analysis": f"Horn's parallel analysis, {p.pa_iterations} random normal data sets, "
-                                 f"{p.pa_quantile:.0%} quantile",
-            "efa": f"exploratory factor analysis with as many factors as hypothesised scales: {p.efa_method} "
-                   f"on {p.efa_cor} correlations, {p.efa_rotation} rotation (as psych::fa)",
-            "cfa": f"maximum likelihood CFA of the hypothesised structure (as lavaan::cfa), missing = "
-                   f"'{p.cfa_missing}'",
-            "invariance": "configural, metric (equal loadings) and scalar (equal intercepts) models; "
-                          f"criteria {p.invariance_criteria.model_dump()} (Chen 2007); when scalar fails, intercepts "
-                          "freed one at a time by the largest score test (partial invariance)",
-        },
+        "method": structure_method(p),
         "sq": {
             "instrument": sq.name, "placeholder_key": sq.placeholder, "n": int(len(items)), "k": int(items.shape[1]),
             "hypothesised_factors": len(sq.scales),
@@ -135,15 +123,7 @@ def run(root: Path, config: Config) -> None:
     with atomic_outputs(root) as out:
         out.write_json("reports/metrics/structure.json", metrics)
         fig_dir = out.folder(FIG)
-        rows = ["factor,observed,parallel"]
-        if "not_estimable" not in pa:
-            obs, par = pa["observed_factor"], pa["threshold_factor"]
-            fig = figures.scree(obs, par, f"SQ scree: {pa['n_factors']} factor(s) suggested by parallel analysis")
-            figures.save_svg(fig, fig_dir / "scree_sq.svg")
-            rows += [f"{i + 1},{o!r},{q!r}" for i, (o, q) in enumerate(zip(obs, par))]
-        out.write_text("reports/plots/scree.csv", "\n".join(rows) + "\n")
-        if efa_fig is not None:
-            v, rl, cl, groups = efa_fig
-            fig = figures.heatmap(v, rl, cl, f"SQ EFA loadings ({p.efa_method}, {p.efa_rotation})", row_groups=groups)
-            figures.save_svg(fig, fig_dir / "efa_loadings_sq.svg")
+        for name, fig in structure_figures(pa, loadings, names, scale_of, p.efa_method, p.efa_rotation):
+            save_svg(fig, fig_dir / name)
+        out.write_text("reports/plots/scree.csv", scree_csv(pa))
     print("[structure] wrote reports/metrics/structure.json, " + FIG + "/ and reports/plots/scree.csv")

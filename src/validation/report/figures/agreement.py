@@ -1,20 +1,28 @@
-"""Figures of the agreement stage: coefficient forests over interpretation bands, Bland-Altman panels.
+"""Figures of the agreement stage: coefficient forests over interpretation bands, Bland-Altman panels,
+and the data behind them.
 
-Built on :mod:`validation.figures` (:func:`~validation.figures.forest` draws the first series and the
-bands, :func:`~validation.figures.save_svg` writes deterministic SVG). Every function takes plain
-numbers -- estimates, interval bounds, means and differences of totals -- never case or rater keys,
-and returns a matplotlib Figure.
+The drawing functions build on :mod:`validation.report.figures` (:func:`~validation.report.figures.forest`
+draws the first series and the bands, :func:`~validation.report.figures.save_svg` writes
+deterministic SVG); they take plain numbers -- estimates, interval bounds, means and differences of
+totals -- never case or rater keys, and return a matplotlib Figure. :func:`agreement_figures` and
+:func:`forest_csv` read the stage's metrics and give the figures and the ``dvc plots`` data; the
+stage writes them.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import csv
+import io
+import math
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from validation.report.figures import forest, plt, save_svg
+from validation.report.rules import Bands
 
-__all__ = ["clip_bands", "coefficient_forest", "bland_altman_panels", "save_svg"]
+__all__ = ["clip_bands", "coefficient_forest", "bland_altman_panels", "save_svg", "bland_altman_panel",
+           "agreement_figures", "forest_csv"]
 
 # one marker and colour per series, in order (the first is the one figures.forest draws)
 _STYLES = (("o", "#2166ac"), ("s", "#d6604d"), ("^", "#1b7837"), ("D", "#762a83"), ("v", "#8c510a"))
@@ -144,3 +152,121 @@ def bland_altman_panels(panels: Sequence[Mapping], title: str, ncols: int = 3) -
     fig.suptitle(title, x=0.01, ha="left", fontsize=9.5)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# figure data from the stage's metrics
+
+
+def _estimated(res: Mapping | None) -> bool:
+    """Whether a result holds an estimate (was not declined)."""
+    return bool(res) and "not_estimable" not in res
+
+
+def _with_interval(res: Mapping, key: str) -> tuple[float, float, float]:
+    """(estimate, lower, upper) of ``res[key]`` and ``res["ci"]``; NaN where declined or missing."""
+    if not _estimated(res) or res.get(key) is None:
+        return (np.nan, np.nan, np.nan)
+    ci = res.get("ci") or {}
+    lo, hi = ci.get("lower"), ci.get("upper")
+    return (float(res[key]), np.nan if lo is None else float(lo), np.nan if hi is None else float(hi))
+
+
+def _series(rows: Sequence[Mapping], key: str, field: str) -> tuple[list, list, list]:
+    """One forest series: estimates, lower and upper bounds of ``row[key][field]`` over the rows."""
+    vals = [_with_interval(r.get(key, {}), field) for r in rows]
+    return [v[0] for v in vals], [v[1] for v in vals], [v[2] for v in vals]
+
+
+def _icc_form(res: Mapping, form: str) -> tuple[float, float, float]:
+    """(estimate, lower, upper) of one ICC form of an ICC result; NaN where declined or unsupported."""
+    if not _estimated(res):
+        return (np.nan, np.nan, np.nan)
+    f = res.get("forms", {}).get(form)
+    return _with_interval(f, "icc") if f else (np.nan, np.nan, np.nan)
+
+
+def bland_altman_panel(label: str, first: np.ndarray, second: np.ndarray, result: Mapping) -> dict:
+    """A panel for :func:`bland_altman_panels`: the means and differences of the pairs where both
+    totals are finite, with the bias, limits and their intervals of ``result`` (the Bland-Altman
+    entry of the metrics), or its ``not_estimable`` sentence when declined."""
+    panel: dict = {"label": label}
+    if not _estimated(result):
+        panel["not_estimable"] = result["not_estimable"]
+        return panel
+    ok = np.isfinite(first) & np.isfinite(second)
+    panel.update(mean=(first[ok] + second[ok]) / 2.0, diff=first[ok] - second[ok], bias=result["bias"],
+                 lower=result["lower"], upper=result["upper"],
+                 bias_ci=(result["bias_ci"]["lower"], result["bias_ci"]["upper"]),
+                 lower_ci=(result["lower_ci"]["lower"], result["lower_ci"]["upper"]),
+                 upper_ci=(result["upper_ci"]["lower"], result["upper_ci"]["upper"]))
+    return panel
+
+
+def agreement_figures(metrics: Mapping, indicators: Sequence[str], additional: Sequence[str],
+                      bland_altman: Sequence[Mapping], kappa_bands: Bands, icc_bands: Bands, ci: float,
+                      gwet_weights: str) -> Iterator[tuple[str, plt.Figure]]:
+    """The agreement figures as (file name, Figure), one at a time so each can be saved and closed
+    before the next is drawn: the indicator forest, the additional-indicator forest (when there
+    are additional indicators), the domain-total ICC forest and the Bland-Altman panels.
+
+    ``metrics`` is the stage's metrics (``indicators``, ``summary_risk``, ``additional``,
+    ``domain_icc``, ``intra_rater``); ``indicators`` and ``additional`` the instrument's item codes in
+    order; ``bland_altman`` the panels of :func:`bland_altman_panel`; ``ci`` the interval level and
+    ``gwet_weights`` the weights of Gwet's AC2, both for the labels.
+    """
+    kb = {n: tuple(r) for n, r in kappa_bands.limits.items()}
+    ib = {n: tuple(r) for n, r in icc_bands.limits.items()}
+    rows = [metrics["indicators"][i] for i in indicators] + [metrics["summary_risk"]]
+    labels = list(indicators) + ["summary risk"]
+    yield "forest_indicators.svg", coefficient_forest(
+        labels,
+        {"weighted kappa (pairs)": _series(rows, "weighted_kappa", "kappa"),
+         "Krippendorff's ordinal alpha": _series(rows, "krippendorff_alpha", "alpha"),
+         f"Gwet's AC2 ({gwet_weights})": _series(rows, "gwet_ac2", "estimate")},
+        "VERA inter-rater agreement by indicator", f"coefficient with {ci:.0%} interval; bands: {kappa_bands.source}",
+        bands=kb)
+    if additional:
+        rows = [metrics["additional"][i] for i in additional]
+        observed = [r["detail"]["p_observed"] if _estimated(r["detail"]) else np.nan for r in rows]
+        pabak = [r["detail"]["pabak"] if _estimated(r["detail"]) else np.nan for r in rows]
+        yield "forest_additional.svg", coefficient_forest(
+            list(additional),
+            {"Cohen's kappa (pairs)": _series(rows, "kappa", "kappa"),
+             "Gwet's AC1": _series(rows, "gwet_ac1", "estimate")},
+            "Additional indicators: kappa against AC1 (the kappa paradox)",
+            f"coefficient with {ci:.0%} interval; bands: {kappa_bands.source}", bands=kb,
+            points={"observed agreement (pairs)": observed, "PABAK (pairs)": pabak})
+    dom = metrics["domain_icc"]
+    codes = list(dom)
+    intra = metrics["intra_rater"]["domain_icc"]
+    series = {"crossed block ICC2 (A,1), F interval": [_icc_form(dom[c], "ICC2") for c in codes],
+              "REML ICC2 (A,1), all ratings": [_icc_form(dom[c]["reml"], "ICC2") for c in codes],
+              "intra-rater ICC2 (A,1), occasions 1-2": [_icc_form(intra.get(c, {}), "ICC2") for c in codes]}
+    yield "forest_domains.svg", coefficient_forest(
+        [c if c != "risk_total" else "risk total" for c in codes],
+        {k: ([v[0] for v in vals], [v[1] for v in vals], [v[2] for v in vals]) for k, vals in series.items()},
+        "VERA domain totals: intraclass correlation", f"ICC with {ci:.0%} interval; bands: {icc_bands.source}",
+        bands=ib)
+    yield "bland_altman_domains.svg", bland_altman_panels(
+        bland_altman, "VERA domain totals: Bland-Altman, first two independent ratings")
+
+
+def forest_csv(metrics: Mapping, indicators: Sequence[str], gwet_weights: str) -> str:
+    """The data of the indicator forest (``forest_indicators.svg``) as CSV text: one row per indicator
+    (and the summary judgement) and coefficient -- ``indicator, coefficient, estimate, lower, upper``
+    and ``label`` (``"<indicator>: <coefficient>"``, one bar per row in ``dvc plots``). Aggregates
+    only; a declined coefficient or interval bound is an empty cell."""
+    rows = [metrics["indicators"][i] for i in indicators] + [metrics["summary_risk"]]
+    labels = list(indicators) + ["summary risk"]
+    coefs = (("weighted kappa (pairs)", "weighted_kappa", "kappa"),
+             ("Krippendorff's ordinal alpha", "krippendorff_alpha", "alpha"),
+             (f"Gwet's AC2 ({gwet_weights})", "gwet_ac2", "estimate"))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["indicator", "coefficient", "estimate", "lower", "upper", "label"])
+    for name, key, field in coefs:
+        for label, row in zip(labels, rows):
+            vals = ["" if not math.isfinite(v) else repr(float(v)) for v in _with_interval(row.get(key, {}), field)]
+            w.writerow([label, name, *vals, f"{label}: {name}"])
+    return buf.getvalue()

@@ -1,22 +1,29 @@
 """Figures of the ``predictive`` stage: ROC curves, Kaplan-Meier curves by risk band with the
-numbers at risk, and the observed outcome rate per risk band.
+numbers at risk, and the observed outcome rate per risk band; and the data behind them.
 
 Plot functions take plain numbers (never case data) and return a matplotlib Figure; write it with
-:func:`save_svg` (re-exported from :mod:`validation.figures`), which keeps reruns byte-identical.
-Counts shown in a figure go through :func:`count_label`, so a count of fewer than ``k`` cases is
-printed as ``<k`` and never as the number itself.
+:func:`save_svg` (re-exported from :mod:`validation.report.figures`), which keeps reruns
+byte-identical. Counts shown in a figure go through :func:`count_label`, so a count of fewer than
+``k`` cases is printed as ``<k`` and never as the number itself. :func:`roc_points` and
+:func:`km_steps` shape the estimators' curves for drawing; :func:`predictive_figures`,
+:func:`roc_csv` and :func:`km_csv` turn the stage's metrics and those curves into the figures and
+the ``dvc plots`` data, which the stage writes.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import csv
+import io
+from typing import Any, Iterator, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from validation.report.figures import roc_curves, save_svg
+from validation.stats.survival import KmCurve
 
-__all__ = ["save_svg", "count_label", "roc_figure", "km_figure", "calibration_figure"]
+__all__ = ["save_svg", "count_label", "roc_figure", "km_figure", "calibration_figure", "thin", "roc_points",
+           "km_steps", "operating_points", "predictive_figures", "roc_csv", "km_csv"]
 
 _BAND_COLOURS = ("#4393c3", "#f4a582", "#b2182b", "#762a83", "#1b7837")
 
@@ -109,3 +116,118 @@ def calibration_figure(bands: Sequence[str], rate: Sequence[float | None], lower
     ax.set_xlabel("band (events / cases)")
     ax.set_title(title, loc="left")
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# figure data: curves shaped for drawing, figures and CSV from the stage's metrics
+
+
+def thin(k: int, max_points: int) -> np.ndarray:
+    """Indices of at most ``max_points`` of ``k`` points, evenly spread, both ends kept."""
+    if k <= max_points:
+        return np.arange(k)
+    return np.unique(np.round(np.linspace(0, k - 1, max_points)).astype(int))
+
+
+def roc_points(sensitivity: np.ndarray, specificity: np.ndarray, max_points: int) -> tuple[list, list]:
+    """(false-positive rate, sensitivity) of an ROC curve's thresholds, thinned to at most
+    ``max_points`` and sorted for drawing (and for ``roc.csv``)."""
+    idx = thin(sensitivity.size, max_points)
+    fpr, tpr = 1.0 - specificity[idx], sensitivity[idx]
+    order = np.lexsort((tpr, fpr))
+    return [float(v) for v in fpr[order]], [float(v) for v in tpr[order]]
+
+
+def km_steps(curve: KmCurve, risk_days: Sequence[int], days_per_year: float) -> dict[str, Any]:
+    """One Kaplan-Meier curve shaped for :func:`km_figure`: ``years`` and ``survival`` at the event
+    times (from (0, 1), the last time kept), ``at_risk`` at each of ``risk_days`` (None after the
+    last follow-up), and the curve's ``events`` and ``n``."""
+    keep = curve.n_event > 0
+    keep[-1] = True
+    at = curve.at_times
+    risk_days = list(risk_days)
+    at_risk: list[int | None] = [None] * len(risk_days)
+    for t, n_risk in zip(at.time.tolist(), at.n_risk.tolist()):
+        at_risk[risk_days.index(int(round(t)))] = int(n_risk)
+    return {"years": np.concatenate([[0.0], curve.time[keep] / days_per_year]),
+            "survival": np.concatenate([[1.0], curve.survival[keep]]),
+            "at_risk": at_risk, "events": curve.n_events, "n": curve.n}
+
+
+def operating_points(cutoffs: Mapping | None) -> dict[str, tuple[float, float]]:
+    """(1 - specificity, sensitivity) at each threshold of a cut-off table, by its label."""
+    pts: dict[str, tuple[float, float]] = {}
+    if not cutoffs or "not_estimable" in cutoffs:
+        return pts
+    for lab, se, sp in zip(cutoffs["labels"], cutoffs["sensitivity"]["estimate"], cutoffs["specificity"]["estimate"]):
+        if se is not None and sp is not None:
+            pts[lab] = (1.0 - sp, se)
+    return pts
+
+
+def _roc_legend(name: str, auc: Mapping) -> str:
+    """A curve's legend: the predictor with its AUC and interval, or the name alone when declined."""
+    if "auc" not in auc:
+        return name
+    return f"{name}: AUC {auc['auc']:.2f} [{auc['ci']['lower']:.2f}, {auc['ci']['upper']:.2f}]"
+
+
+def predictive_figures(outcomes: Mapping[str, Mapping], roc: Mapping[str, Mapping[str, tuple[list, list]]],
+                       km: Mapping[str, Mapping[str, Mapping] | None], risk_years: Sequence[float], k: int,
+                       marked_predictor: str) -> Iterator[tuple[str, plt.Figure]]:
+    """The figures of each outcome as (file name, Figure), one at a time so each can be saved and
+    closed before the next is drawn: ROC curves (when any curve was drawn) with the operating points
+    of ``marked_predictor``'s cut-offs, Kaplan-Meier curves by band and the observed rate by band
+    (when the bands were estimable).
+
+    ``outcomes`` is the metrics' ``outcomes``; ``roc`` maps outcome -> predictor -> the
+    :func:`roc_points` of the plotted predictors; ``km`` maps outcome -> band -> :func:`km_steps`
+    (None when the bands were declined); numbers at risk are shown at ``risk_years``. Every title
+    gives the events and cases, counts below ``k`` printed as ``<k``.
+    """
+    lab = count_label
+    for outcome, block in outcomes.items():
+        head = f"{outcome} recidivism: {lab(block['events'], k)} events in {lab(block['n'], k)} cases"
+        curves = {_roc_legend(name, block["predictors"][name]["auc"]): curve
+                  for name, curve in roc.get(outcome, {}).items()}
+        if curves:
+            points = operating_points(block["predictors"].get(marked_predictor, {}).get("cutoffs"))
+            yield f"roc_{outcome}.svg", roc_figure(curves, f"ROC, {head}", points)
+        bands = km.get(outcome)
+        if bands is None:
+            continue
+        names = {band: f"{band}: {lab(s['events'], k)} events / {lab(s['n'], k)}" for band, s in bands.items()}
+        lines = {names[band]: (s["years"], s["survival"]) for band, s in bands.items()}
+        at_risk = {names[band]: s["at_risk"] for band, s in bands.items()}
+        yield f"km_{outcome}.svg", km_figure(lines, f"Kaplan-Meier by summary risk, {head}", risk_years, at_risk, k)
+        cal = block["bands"].get("calibration", {})
+        if "rate" in cal:
+            yield f"calibration_{outcome}.svg", calibration_figure(
+                cal["bands"], cal["rate"], cal["lower"], cal["upper"], cal["events"], cal["n"],
+                f"Observed rate by summary risk, {head}", k,
+                ylabel=f"{outcome} recidivism rate ({cal['level']:.0%} CI)")
+
+
+def _csv_text(rows: list[list]) -> str:
+    """Rows as CSV text (floats at full precision, as repr writes them)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def roc_csv(roc: Mapping[str, Mapping[str, tuple[list, list]]]) -> str:
+    """``roc.csv``: ``outcome, predictor, fpr, tpr``, one row per point of each plotted curve."""
+    rows: list[list] = [["outcome", "predictor", "fpr", "tpr"]]
+    for outcome, curves in roc.items():
+        for name, (fpr, tpr) in curves.items():
+            rows += [[outcome, name, x, y] for x, y in zip(fpr, tpr)]
+    return _csv_text(rows)
+
+
+def km_csv(km: Mapping[str, Mapping[str, Mapping] | None]) -> str:
+    """``km.csv``: ``outcome, band, time_years, survival``, one row per step of each band's curve."""
+    rows: list[list] = [["outcome", "band", "time_years", "survival"]]
+    for outcome, bands in km.items():
+        for band, s in (bands or {}).items():
+            rows += [[outcome, band, a, b] for a, b in zip(s["years"].tolist(), s["survival"].tolist())]
+    return _csv_text(rows)
