@@ -173,7 +173,7 @@ def test_configural_misfit_stops_the_invariance_verdict():
     m = clean_metrics()
     m["structure"]["sq"]["invariance"]["site"]["steps"][0]["fit"] = {"cfi": 0.861, "rmsea": 0.045, "srmr": 0.066}
     fig = {f.label: f for f in key_figures(m, merge_params(None))}["SQ invariance across sites"]
-    assert fig.verdict == FAILS and fig.display == "none"
+    assert fig.verdict == FAILS and fig.display == "not reached"
     assert "configural model does not fit (CFI 0.861 below 0.95)" in fig.reason
 
 
@@ -192,7 +192,7 @@ def test_summary_shows_numbers_verdicts_and_sources():
     m = clean_metrics()
     m["reliability"]["vera"]["domains"]["BA"]["overall"]["omega"] = {"omega": 0.72, "ci": ci(0.65, 0.79), "n": 380}
     html = build_report(m, {})
-    summary = html[html.index('id="summary"'):html.index('id="limitations"')]
+    summary = html[html.index('id="summary"'):html.index('id="data"')]
     assert "0.720 [0.650, 0.790]" in summary and "interval straddles 0.70" in summary
     assert summary.index("0.720 [0.650, 0.790]") < summary.index("interval straddles 0.70")     # numbers before words
     for source in ("Nunnally &amp; Bernstein (1994)", "Koo &amp; Li (2016)", "Landis &amp; Koch (1977)",
@@ -461,3 +461,52 @@ def test_invariance_steps_are_tabled():
     html = build_report(clean_metrics(), {})
     sec = html[html.index('id="invariance-site"'):html.index('id="agreement"')]
     assert "S1 (n = 240)" in sec and "<b>scalar</b>" in sec and "-0.003" in sec and sec.count("holds") == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# the bottom line
+
+
+def test_bottom_line_opens_the_report_with_a_verdict_per_use():
+    from validation.report.bottom_line import FIT, NOT_FIT, NOT_YET, judge_uses
+
+    m = clean_metrics()
+    p = merge_params(None)
+    uses = {u.id: u for u in judge_uses(key_figures(m, p), p)}
+    assert set(uses) == {"case_management", "release_decisions"}
+    assert uses["case_management"].verdict == FIT and not uses["case_management"].missing
+    html = build_report(m, {})
+    assert re.search(r"<h2[^>]*>([^<]*)</h2>", html).group(1) == "Bottom line"
+    lead = html[html.index('id="bottom-line"'):html.index('id="summary"')]
+    assert lead.index('id="bottom-line"') < lead.index('id="limitations"')       # limitations beside it
+    assert "To structure professional judgement in case management: " in lead
+
+    # one ICC whose whole interval is below the cut-off: not fit, numbers first
+    m["agreement"]["domain_icc"]["BA"]["reml"]["forms"]["ICC2"].update({"icc": 0.62, "ci": ci(0.55, 0.70)})
+    uses = {u.id: u for u in judge_uses(key_figures(m, p), p)}
+    assert uses["case_management"].verdict == NOT_FIT
+    lead = build_report(m, {})
+    lead = lead[lead.index('id="bottom-line"'):lead.index('id="limitations"')]
+    assert "Fails: ICC BA, REML 0.620 [0.550, 0.700] (whole interval below 0.75)" in re.sub(r"<[^>]+>", "", lead)
+
+    # an inconclusive kappa and too few events: not yet, saying what is missing
+    m = clean_metrics()
+    m["agreement"]["summary_risk"]["weighted_kappa"] = wkappa(0.62, 0.50, 0.74)
+    uses = {u.id: u for u in judge_uses(key_figures(m, p), p)}
+    assert uses["case_management"].verdict == NOT_YET
+    m["predictive"]["outcomes"]["violent"]["events"] = 12
+    for e in m["predictive"]["outcomes"]["violent"]["predictors"].values():
+        e["events"] = 12
+    release = {u.id: u for u in judge_uses(key_figures(m, p), p)}["release_decisions"]
+    assert any("violent recidivism rests on 12 events" in x for x in release.missing)
+
+
+def test_intended_uses_are_parameters_checked_at_the_door():
+    from validation.report.bottom_line import judge_uses
+    from validation.report.rules import ReportConfig
+
+    p = merge_params({"intended_uses": {"research": {"label": "for research only", "criteria": ["reliability"]}}})
+    assert list(p["intended_uses"]) == ["research"]                 # replaces the defaults, not merged
+    assert [u.verdict for u in judge_uses(key_figures(clean_metrics(), p), p)] == ["fit for use"]
+    with pytest.raises(Exception, match="criteria"):
+        ReportConfig.from_params({"intended_uses": {"x": {"label": "x", "criteria": ["charisma"]}}})

@@ -110,7 +110,7 @@ def test_changes_section_in_the_page():
     assert "&lt;5" in count and ">3<" not in count and ">4<" not in count and "+1" not in count
     assert "params.agreement.n_boot" in sec
     assert sec.index("domain_icc / BA / forms / ICC2 / icc") < sec.index("domain_icc / SCI / forms / ICC2 / icc")
-    summary = html[html.index('id="summary"'):html.index('id="limitations"')]
+    summary = html[html.index('id="summary"'):html.index('id="data"')]
     assert "1 beyond sampling error" in summary and 'href="#changes"' in summary
 
 

@@ -53,7 +53,7 @@ def test_real_report_is_self_contained_and_linked(real):
 
 def test_real_summary_has_every_key_figure(real):
     metrics, _, _, html = real
-    summary = html[html.index('id="summary"'):html.index('id="limitations"')]
+    summary = html[html.index('id="summary"'):html.index('id="data"')]
     for code in metrics["reliability"]["vera"]["domains"]:
         assert f"{code} omega<" in summary and f"{code} alpha<" not in summary, code
     for outcome, b in metrics["predictive"]["outcomes"].items():
@@ -134,7 +134,7 @@ def test_summary_json_holds_the_key_figures_only(real):
     assert len({r["id"] for r in records}) == len(records)
     assert committed["estimates"] == {r["id"]: r["estimate"] for r in records}
     assert _numbers(committed["key_figures"]) <= 175 and _numbers(committed) <= 210
-    summary_html = html[html.index('id="summary"'):html.index('id="limitations"')]
+    summary_html = html[html.index('id="summary"'):html.index('id="data"')]
     for r in records:
         assert r["label"] in summary_html.replace("&amp;", "&")
     spec = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))

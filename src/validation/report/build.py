@@ -6,8 +6,8 @@ reads no data or file. CSS and figures are inline; there is no script and no lin
 so the file opens offline and prints cleanly to PDF. The page holds no timestamp: the same inputs
 give the same bytes.
 
-Order of the page: executive summary (key figures, intervals, n, verdicts against cut-offs with
-their sources), limitations found in the metrics, then data, reliability, factor structure and
+Order of the page: the bottom line (a verdict per intended use) beside the limitations found in
+the metrics, the key figures (intervals, n, verdicts against cut-offs with their sources), then data, reliability, factor structure and
 invariance, agreement and predictive validity, the reporting checklists (GRRAS, TRIPOD, COSMIN),
 changes since the baseline and the version.
 """
@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Mapping
 
 from validation.report import view as V
+from validation.report.bottom_line import bottom_line_section, judge_uses
 from validation.report.changes import changes_section, compare, flatten
 from validation.report.checklists import checklists, checklists_section
-from validation.report.limits import alarm, limitations, limitations_section
+from validation.report.limits import alarm, is_synthetic, limitations, limitations_section
 from validation.report.render import render_page
 from validation.report.rules import DEFAULTS, merge_params
 from validation.report.verdicts import judge
@@ -30,7 +31,7 @@ from validation.report.summary import g, key_figures, summary_records, summary_s
 __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "judge",
            "merge_params", "DEFAULTS"]
 
-TOC = (("summary", "Executive summary"), ("limitations", "Limitations"), ("data", "Data"),
+TOC = (("bottom-line", "Bottom line"), ("limitations", "Limitations"), ("summary", "Key figures"), ("data", "Data"),
        ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),
        ("agreement", "Inter-rater agreement"), ("predictive", "Predictive validity"),
        ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
@@ -75,9 +76,10 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
     intro = V.line(f"Built from the pipeline's metrics and figures only (nothing recomputed). Counts of fewer than {k} "
                    f"cases are suppressed (shown as <{k}); where a printed total would reveal one, a second cell is "
                    "hidden too (*); a rate is hidden with its count. ", _version_line(metrics, version))
+    uses = judge_uses(figures, p)
     sections = [
+        (bottom_line_section(uses, k, is_synthetic(metrics)), limitations_section(lims)),
         summary_section(figures, k, p, digest),
-        limitations_section(lims),
         data_section(metrics.get("data_quality") or {}, k),
         reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
         structure_section(metrics.get("structure") or {}, figs, p, fig, k),
@@ -98,8 +100,10 @@ def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) ->
     does not read lists)."""
     p = merge_params(params)
     metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
-    records = summary_records(key_figures(metrics, p), int(p["k_suppress"]))
-    return {"key_figures": records, "estimates": {r["id"]: r["estimate"] for r in records}}
+    figures = key_figures(metrics, p)
+    records = summary_records(figures, int(p["k_suppress"]))
+    return {"intended_uses": [u.record() for u in judge_uses(figures, p)], "key_figures": records,
+            "estimates": {r["id"]: r["estimate"] for r in records}}
 
 
 def _version_line(metrics: Mapping[str, Mapping], version: Mapping | None) -> V.Line:

@@ -14,7 +14,7 @@ from validation.report import view as V
 from validation.report.summary import g
 
 FILLED, AUTHORS = "filled", "needs the authors' input"
-PLACES = {"summary": "Executive summary", "limitations": "Limitations", "data": "Data",
+PLACES = {"summary": "Key figures", "limitations": "Limitations", "data": "Data",
           "data-sites": "Data: sites", "data-participants": "Data: participants", "data-outcomes": "Data: follow-up",
           "reliability": "Reliability", "structure": "Factor structure", "invariance": "Invariance",
           "agreement": "Agreement", "agreement-domains": "Agreement: domain totals",

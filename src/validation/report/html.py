@@ -91,7 +91,8 @@ def counts_with_total(cells: Mapping[str, Any], k: int) -> dict[str, str]:
 
 VERDICT_CLASS = {"meets": "v-meets", "inconclusive": "v-inconclusive", "does not meet": "v-fails",
                  "no evidence beyond chance": "v-chance",
-                 "filled": "v-meets", "beyond sampling error": "v-fails"}
+                 "filled": "v-meets", "beyond sampling error": "v-fails",
+                 "fit for use": "v-meets", "not yet": "v-inconclusive", "not fit": "v-fails"}
 
 
 def verdict_class(verdict: str) -> str:

@@ -24,8 +24,9 @@ def environment() -> jinja2.Environment:
 
 
 def render_page(title: str, intro: Line, alarm: Line | None, toc: Sequence[tuple[str, str]],
-                sections: Sequence[Section]) -> str:
-    """The HTML document: header, the synthetic-data alarm if any, contents, then the sections."""
+                sections: Sequence[Section | tuple[Section, ...]]) -> str:
+    """The HTML document: header, the synthetic-data alarm if any, contents, then the sections (a
+    tuple of sections is laid out side by side on a wide screen)."""
     return environment().get_template("report.html.j2").render(
         title=title, intro=intro, alarm=alarm, toc=toc, sections=sections)
 

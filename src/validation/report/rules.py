@@ -126,6 +126,41 @@ class Bands(_Policy):
         return f"{self.source}: " + ", ".join(parts)
 
 
+# what an intended use can require: each names a group of key figures of the executive summary
+CRITERIA = {
+    "reliability": "internal consistency (omega) of every VERA-2R domain and SQ scale",
+    "structure": "the hypothesised SQ factor structure (parallel analysis and CFA fit)",
+    "invariance": "the same SQ measurement model in every site and language",
+    "agreement_totals": "inter-rater agreement on the domain and risk totals (ICC)",
+    "agreement_judgement": "inter-rater agreement on the summary risk judgement (weighted kappa)",
+    "agreement_indicators": "inter-rater agreement on the individual risk indicators (weighted kappa)",
+    "discrimination": "discrimination of recidivism by the summary judgement and the risk total (AUC)",
+}
+
+
+class IntendedUse(_Policy):
+    """A use the battery is validated for: the words the bottom line opens with, and the criteria
+    (keys of :data:`CRITERIA`) whose key figures must all meet their cut-offs; ``outcomes``
+    restricts ``discrimination`` to these outcomes (empty: every outcome)."""
+
+    label: Annotated[StrictStr, Field(min_length=1)]
+    criteria: Annotated[list[Literal[tuple(CRITERIA)]], Field(min_length=1)]  # type: ignore[valid-type]
+    outcomes: list[StrictStr] = []
+
+
+def _default_uses() -> dict[str, IntendedUse]:
+    return {
+        "case_management": IntendedUse(
+            label="to structure professional judgement in case management",
+            criteria=["reliability", "agreement_totals", "agreement_judgement"]),
+        "release_decisions": IntendedUse(
+            label="to inform release or detention decisions",
+            criteria=["reliability", "structure", "invariance", "agreement_totals", "agreement_judgement",
+                      "agreement_indicators", "discrimination"],
+            outcomes=["extremist", "violent"]),
+    }
+
+
 class ReportConfig(_Policy):
     """The ``report:`` section of ``params.yaml``: cut-offs with their sources, verdict rules,
     limitation rules. Its defaults are the only ones."""
@@ -139,6 +174,7 @@ class ReportConfig(_Policy):
     invariance: InvarianceRequirement = InvarianceRequirement()
     indicator_fail_share: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.20
     limitations: LimitationRules = LimitationRules()
+    intended_uses: dict[StrictStr, IntendedUse] = Field(default_factory=_default_uses)
 
     @classmethod
     def from_params(cls, p: Mapping | None) -> "ReportConfig":
@@ -150,7 +186,7 @@ class ReportConfig(_Policy):
 
         def _merge(dst: dict, src: Mapping) -> None:
             for key, value in src.items():
-                if isinstance(value, Mapping) and isinstance(dst.get(key), dict) and key != "limits":
+                if isinstance(value, Mapping) and isinstance(dst.get(key), dict) and key not in ("limits", "intended_uses"):
                     if {"min", "max"} & set(value):
                         dst[key].pop("min", None)
                         dst[key].pop("max", None)

@@ -462,7 +462,7 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
         out += [V.Heading(3, V.line("Domain totals"), "agreement-domains"), V.table(
             ["domain", "ICC2 crossed block [CI]", "ICC2 REML, all ratings [CI]", "SEM / SDC", "Bland-Altman bias [CI]",
              "pairs"], rows),
-            V.Para(V.line(f"The executive summary uses the {'REML' if p['icc_source'] == 'reml' else 'crossed-block'} "
+            V.Para(V.line(f"The key figures use the {'REML' if p['icc_source'] == 'reml' else 'crossed-block'} "
                           "ICC (report parameter icc_source). SEM = SD sqrt(1 - ICC2); SDC = 1.96 sqrt(2) SEM (de Vet "
                           "et al. 2006); LoA: 95% limits of agreement."), "muted")]
     out.append(fig(figs, "agreement/forest_domains.svg", "ICC of the domain totals with intervals and Koo & Li bands"))

@@ -44,6 +44,8 @@ class KeyFigure:
     cutoff: Any = None              # the cut-off as a number (None where it is not numeric)
     null_value: Any = None          # the value of no effect (AUC 0.5, kappa 0, ICC 0, ...), if any
     n_to_decide: Any = None         # inconclusive: the cases that would decide, if the estimate held
+    criterion: str = ""             # the group of the bottom line it counts for (report.rules.CRITERIA)
+    outcome: str = ""               # predictive figures: the outcome
 
     @property
     def width(self) -> float | None:
@@ -74,11 +76,12 @@ def cutoff_of(thr: Mapping) -> Any:
 
 def _coef(area: str, label: str, d: Any, key: str, thr: Mapping, anchor: str, n_key: str = "n",
           note: str = "", n: Any = None, n_text: str = "", kind: str | None = None, k: Any = None,
-          events: Any = None) -> KeyFigure:
+          events: Any = None, criterion: str = "", outcome: str = "") -> KeyFigure:
     """The key figure of the coefficient ``d[key]`` judged by the one rule (its kind -- ``key``
     unless given -- sets the value of no effect and the sample-size formula)."""
     kind = kind or key
-    common = {"cutoff": cutoff_of(thr), "null_value": NULL_VALUES.get(kind)}
+    common = {"cutoff": cutoff_of(thr), "null_value": NULL_VALUES.get(kind), "criterion": criterion,
+              "outcome": outcome}
     if not isinstance(d, Mapping) or "not_estimable" in d or not H.is_num(d.get(key)):
         return KeyFigure(area, label, threshold=threshold_text(thr), source=thr.get("source", ""), verdict=NE,
                          reason=_ne_reason(d), anchor=anchor, n=n, n_text=n_text, events=events, **common)
@@ -100,7 +103,8 @@ def reliability_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
         for code, b in (g(m, part, key) or {}).items():
             name = f"{g(m, part, 'instrument') or default} {code}"
             omega = g(b, "overall", "omega")
-            out.append(_coef("reliability", f"{name} omega", omega, "omega", t["omega"], "reliability"))
+            out.append(_coef("reliability", f"{name} omega", omega, "omega", t["omega"], "reliability",
+                             criterion="reliability"))
     return out
 
 
@@ -161,7 +165,7 @@ def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
         groups = inv.get("groups") or list(nobs)
         out.append(KeyFigure("invariance", label, n=n or None, n_text=f"{len(groups)} groups",
                              threshold=f"{req}", source=p["invariance"]["source"], verdict=v.outcome, reason=v.reason,
-                             display="none" if VD.fit_misses(configural_fit(inv), fit_t) else str(level),
+                             display="not reached" if VD.fit_misses(configural_fit(inv), fit_t) else str(level),
                              anchor=f"invariance-{grouping}"))
     return out
 
@@ -194,24 +198,26 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
     for code, b in (g(m, "domain_icc") or {}).items():
         label = f"ICC {code}" if code != "risk_total" else "ICC risk total"
         if not isinstance(b, Mapping) or "not_estimable" in b:
-            out.append(KeyFigure("agreement", label, verdict=NE, reason=_ne_reason(b), threshold=threshold_text(t["icc"]),
+            out.append(KeyFigure("agreement", label, verdict=NE, reason=_ne_reason(b), criterion="agreement_totals",
+                                 threshold=threshold_text(t["icc"]),
                                  source=t["icc"]["source"], anchor="agreement-domains"))
             continue
         f, n, where = icc_of(b, p["icc_source"])
         if f is None:
             out.append(KeyFigure("agreement", label, verdict=NE, reason=_ne_reason(b.get("reml") or b),
+                                 criterion="agreement_totals",
                                  threshold=threshold_text(t["icc"]), source=t["icc"]["source"],
                                  anchor="agreement-domains"))
             continue
         raters = 2 if where == "REML" else b.get("n_raters")     # REML: planned as two raters a case
         kf = _coef("agreement", f"{label}, {where}", f, "icc", t["icc"], "agreement-domains",
                    n=n, n_text="cases", note="ICC2 = A,1" + (f"; Koo & Li band: {f['band']}" if f.get("band") else ""),
-                   k=raters)
+                   k=raters, criterion="agreement_totals")
         out.append(kf)
     wk = g(m, "summary_risk", "weighted_kappa")
     if wk is not None:
         out.append(_coef("agreement", "summary risk judgement, weighted kappa", wk, "kappa", t["kappa"],
-                         "agreement-summary", n_key="n_pairs", n_text="pairs",
+                         "agreement-summary", n_key="n_pairs", n_text="pairs", criterion="agreement_judgement",
                          note=f"Landis & Koch band: {wk.get('band')}" if isinstance(wk, Mapping) and wk.get("band")
                          else ""))
     kappas = []
@@ -222,6 +228,7 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
     if g(m, "indicators"):
         if not kappas:
             out.append(KeyFigure("agreement", "indicators, weighted kappa range", verdict=NE,
+                                 criterion="agreement_indicators",
                                  reason="no indicator kappa estimable", anchor="agreement-indicators"))
         else:
             n_ind = len(g(m, "indicators"))
@@ -234,7 +241,7 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
             v = VD.many(outcomes, float(p["indicator_fail_share"]))
             below = sum(x < t["kappa"]["min"] for x in vals) if "min" in t["kappa"] else 0
             out.append(KeyFigure(
-                "agreement", f"{n_ind} indicators, weighted kappa range",
+                "agreement", f"{n_ind} indicators, weighted kappa range", criterion="agreement_indicators",
                 threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v.outcome,
                 reason=f"{v.reason}: {VD.tally(outcomes)}; {below} of {n_ind} point estimates below "
                        f"{VD.cutoff_text(t['kappa']['min'])}" if "min" in t["kappa"] else f"{v.reason}: {VD.tally(outcomes)}",
@@ -261,17 +268,25 @@ def predictive_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
             if not isinstance(e, Mapping) or "not_estimable" in e or not H.is_num(g(e, "auc", "auc")):
                 why = _ne_reason(e if isinstance(e, Mapping) and "not_estimable" in e else g(e, "auc"))
                 out.append(KeyFigure("predictive", label, n=n, events=events, threshold=threshold_text(t),
+                                     criterion="discrimination", outcome=outcome,
                                      source=t["source"], verdict=NE, reason=why, anchor=f"predictive-{outcome}"))
                 continue
             out.append(_coef("predictive", label, e["auc"], "auc", t, f"predictive-{outcome}", n=n, events=events,
+                             criterion="discrimination", outcome=outcome,
                              note=f"Rice & Harris band: {auc_band(e['auc']['auc'], p['auc_bands'])}"))
     return out
 
 
+def _in(criterion: str, figs: list[KeyFigure]) -> list[KeyFigure]:
+    return [f if f.criterion else dataclasses.replace(f, criterion=criterion) for f in figs]
+
+
 def key_figures(metrics: Mapping[str, Mapping], p: Mapping) -> list[KeyFigure]:
+    """The executive summary's key figures, each judged by the one rule and tagged with the
+    bottom-line criterion it counts for."""
     return (reliability_figures(metrics.get("reliability") or {}, p)
-            + structure_figures(metrics.get("structure") or {}, p)
-            + invariance_figures(metrics.get("structure") or {}, p)
+            + _in("structure", structure_figures(metrics.get("structure") or {}, p))
+            + _in("invariance", invariance_figures(metrics.get("structure") or {}, p))
             + agreement_figures(metrics.get("agreement") or {}, p)
             + predictive_figures(metrics.get("predictive") or {}, p))
 
@@ -354,7 +369,7 @@ def tally(figs: list[KeyFigure]) -> V.Line:
 
 def summary_section(figs: list[KeyFigure], k: int, p: Mapping, changes_line: V.Line = ()) -> V.Section:
     out: list[Any] = [
-        V.Heading(2, V.line("Executive summary"), cls="first"),
+        V.Heading(2, V.line("Key figures")),
         V.Para(V.line("Key figures first: estimate [95% interval unless stated], n, the cut-off and the verdict. ",
                       V.b("no evidence beyond chance"), ": the interval contains the value of no effect (AUC 0.5, "
                       "kappa 0, ICC 0), whatever the cut-off; ",
