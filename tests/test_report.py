@@ -376,7 +376,7 @@ def test_small_counts_are_suppressed_with_a_complementary_cell():
     assert "0.075" not in outcomes[:outcomes.index("</table>")]            # base rate would reveal the count
     cut = html[html.index("risk total: cut-offs"):]
     cut = cut[:cut.index("</table>")]
-    assert "&lt;5 / 10 / 37 / 350" in cut and "0.075 [" not in cut and "suppressed" in cut
+    assert "&lt;5 / 10 / 37 / 350" in cut and "0.075 [" not in cut and "withheld" in cut
     assert "0.970 [0.950, 0.980]" in cut
 
 

@@ -18,6 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from validation.battery.disclosure import is_suppressed
+from validation.pipeline.publish import protect_cutoffs, safe_roc_point
+
+
+def shown_or_hidden(published, true, k=5) -> bool:
+    """A published count is the true one, or a suppression marker (``<k`` only for 1 to k-1)."""
+    if isinstance(published, list):
+        return len(published) == len(true) and all(shown_or_hidden(a, b, k) for a, b in zip(published, true))
+    if published == f"<{k}":
+        return 0 < true < k
+    return published == "*" or published == true
 import yaml
 
 from validation.battery.contract import load_tables
@@ -196,11 +208,16 @@ def test_roc_curve_thinned_from_roc_curve(metrics, data):
         rc = roc_curve(y, s, direction=e["direction"])
         r = e["roc"]
         k = rc.thresholds.size
-        assert r["n_thresholds"] == k and r["n_shown"] == min(k, max_points) and r["thinned"] == (k > max_points)
+        assert r["n_thresholds"] == k and r["thinned"] == (k > max_points)
         idx = thin(k, max_points)
-        assert r["sensitivity"] == _json(rc.sensitivity[idx]) and r["specificity"] == _json(rc.specificity[idx])
+        # published: the thinned points whose 2x2 table holds no count of 1 to k-1 cases
+        safe = [i for i in idx if safe_roc_point(rc.sensitivity[i], rc.specificity[i], e["events"], e["non_events"],
+                                                 data["p"]["k_suppress"])]
+        assert r["n_shown"] == len(safe) <= min(k, max_points)
+        assert r["sensitivity"] == _json(rc.sensitivity[safe]) and r["specificity"] == _json(rc.specificity[safe])
         assert r["sensitivity"][0] == 1.0 and r["specificity"][-1] == 1.0   # both ends kept
-        assert r["youden"] == _json(rc.youden)
+        assert r["youden"] == [y for y in _json(rc.youden) if safe_roc_point(
+            y["sensitivity"], y["specificity"], e["events"], e["non_events"], data["p"]["k_suppress"])]
 
 
 def test_cutoff_tables(metrics, data):
@@ -219,7 +236,10 @@ def test_cutoff_tables(metrics, data):
             thr = [v * k_risk for v in p["risk_total_cutoffs"]]
             assert c["n_risk_indicators"] == k_risk and c["unit"] == "mean_rating"
         ref = _json(cutoff_table(y, s, thr, base_rates=p["base_rates"], ci=p["ci"], direction="higher"))
-        assert {k: v for k, v in c.items() if k in ref} == ref
+        for cell in ("tp", "fp", "fn", "tn"):
+            assert shown_or_hidden(c[cell], ref[cell], p["k_suppress"])
+        published = protect_cutoffs(ref, p["k_suppress"])      # what may be shown of the estimates
+        assert {k: v for k, v in c.items() if k in ref} == {k: v for k, v in published.items() if k in ref}
         assert [br["base_rate"] for br in c["base_rates"]] == p["base_rates"]
 
 
@@ -252,11 +272,12 @@ def test_survival_figures(metrics, data):
         for h in e["time_dependent_auc"]:
             cases = int(((y == 1) & (t <= h["horizon_days"])).sum())
             controls = int((t > h["horizon_days"]).sum())
-            assert (h["cases"], h["controls"]) == (cases, controls)
+            assert shown_or_hidden([h["cases"], h["controls"]], [cases, controls], p["k_suppress"])
             if min(cases, controls) < p["min_events"]:
                 assert "auc" not in h and f"{cases} events by" in h["not_estimable"]
             else:
-                assert h["auc"] == float(time_dependent_auc(t, y, s, [h["horizon_days"]], direction=d).auc[0])
+                auc = float(time_dependent_auc(t, y, s, [h["horizon_days"]], direction=d).auc[0])
+                assert h["auc"] == (round(auc, 2) if "auc_rounded" in h else auc)
 
 
 def test_protective_domain_direction(metrics):
@@ -275,21 +296,29 @@ def test_bands_calibration_km_logrank(metrics, data):
         y, t = sub["event"].to_numpy(dtype=int), sub["time_days"].to_numpy(dtype=float)
         code = sub["summary_risk"].to_numpy(dtype=float).astype(int)
         assert bb["bands"] == codes
-        assert bb["n_by_band"] == [int((code == i + 1).sum()) for i in range(len(codes))]
-        assert bb["events_by_band"] == [int(((code == i + 1) & (y == 1)).sum()) for i in range(len(codes))]
+        k = p["k_suppress"]
+        assert shown_or_hidden(bb["n_by_band"], [int((code == i + 1).sum()) for i in range(len(codes))], k)
+        assert shown_or_hidden(bb["events_by_band"], [int(((code == i + 1) & (y == 1)).sum()) for i in range(len(codes))], k)
         if "not_estimable" in bb:
             continue
         label = np.array(codes, dtype=object)[code - 1]
-        assert bb["calibration"] == _json(band_calibration(y, label, order=codes, ci=p["ci"]))
+        cal, ref = bb["calibration"], _json(band_calibration(y, label, order=codes, ci=p["ci"]))
+        assert {key: v for key, v in cal.items() if key not in ("n", "events", "rate", "lower", "upper")} == \
+            {key: v for key, v in ref.items() if key not in ("n", "events", "rate", "lower", "upper")}
+        for i in range(len(codes)):
+            hidden = is_suppressed(cal["events"][i]) or is_suppressed(cal["n"][i])
+            for key in ("rate", "lower", "upper"):
+                assert cal[key][i] == (None if hidden else ref[key][i])
         assert bb["calibration"]["trend"]["p"] > 0
         lr = logrank(t, y, code)
         assert bb["logrank"]["chisq"] == lr.chisq and bb["logrank"]["p"] == lr.p
-        assert bb["logrank"]["groups"] == codes and bb["logrank"]["observed"] == _json(lr.observed)
+        assert bb["logrank"]["groups"] == codes
+        assert all(o == e or is_suppressed(o) for o, e in zip(bb["logrank"]["observed"], _json(lr.observed)))
         km = kaplan_meier(t, y, group=code, times=[round(v * 365.25) for v in years], ci=p["ci"])
         for cv in km.curves:
             got = bb["kaplan_meier"]["curves"][codes[int(cv.group) - 1]]
-            assert got["n"] == cv.n and got["events"] == cv.n_events
-            assert got["at_times"]["n_risk"] == _json(cv.at_times.n_risk)
+            assert shown_or_hidden([got["n"], got["events"]], [cv.n, cv.n_events], k)
+            assert shown_or_hidden(got["at_times"]["n_risk"], _json(cv.at_times.n_risk), k)
             assert got["at_times"]["survival"] == _json(cv.at_times.survival)
             assert got["at_times"]["n_risk"][0] == cv.n          # everyone at risk at time 0
 
@@ -365,8 +394,8 @@ def test_declines_below_min_events_with_counts(declined: Path):
         assert set(e) == {"direction", "n", "events", "non_events", "not_estimable"}, name
         assert e["not_estimable"].startswith(f"not estimable: {e['events']} events and {e['non_events']} non-events")
         assert "fewer than the minimum of 60" in e["not_estimable"]
-    assert set(ext["bands"]) == {"predictor", "bands", "n", "events", "non_events", "n_by_band",
-                                 "events_by_band", "not_estimable"}
+    assert set(ext["bands"]) - {"suppressed"} == {"predictor", "bands", "n", "events", "non_events", "n_by_band",
+                                                  "events_by_band", "not_estimable"}
     assert ext["comparisons"]["n_tests"] == 0
     assert all(set(c) == {"a", "b", "label", "n", "events", "non_events", "not_estimable"}
                for c in ext["comparisons"]["tests"])
@@ -395,7 +424,8 @@ def test_figures_and_plot_files(project: Path, metrics: dict):
             assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
             assert f"{b['events']} events in {b['n']} cases" in svg     # the number of events beside it
         assert "number at risk" in (fig_dir / f"km_{outcome}.svg").read_text()
-        assert "&gt;=M" in (fig_dir / f"roc_{outcome}.svg").read_text()    # the L/M/H points marked
+        shown = b["predictors"]["summary_risk"]["cutoffs"]["sensitivity"]["estimate"][0] is not None
+        assert ("&gt;=M" in (fig_dir / f"roc_{outcome}.svg").read_text()) == shown   # marked unless withheld
     with open(project / "reports/plots/roc.csv", newline="") as fh:
         roc = list(csv.DictReader(fh))
     assert list(roc[0]) == ["outcome", "predictor", "fpr", "tpr"]

@@ -77,6 +77,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from validation.battery.anonymity import rater_labels
+from validation.battery.disclosure import COMPLEMENTARY, Undisclosable, protect_or_withhold, protect_table, withheld
 from validation.battery.design import describe_rating_design
 from validation.battery.instruments import InstrumentError, Questionnaire, ResponseScale, SPJInstrument, load_instrument
 from validation.stats.results import NotEstimable, to_dict
@@ -1525,7 +1526,9 @@ def _counts(values: pd.Series) -> dict[str, int]:
 
 
 def _suppress(counts: Mapping[str, int], k: int) -> dict[str, int | str]:
-    return {key: (n if n >= k else f"<{k}") for key, n in counts.items()}
+    """Counts of one variable whose total is published: primary and complementary suppression,
+    or the breakdown withheld when no pattern protects it."""
+    return protect_or_withhold(counts, k, total=True)
 
 
 def _rate(x: pd.DataFrame | pd.Series) -> float | None:
@@ -1566,10 +1569,12 @@ def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire,
             case_block[f"by_{attr}"] = _suppress(_counts(cases[attr]), k)
     for attr in QUASI_IDENTIFIERS[1:]:
         if attr in cases.columns:
-            cross: dict[str, Any] = {}
-            for site, g in cases.groupby(cases["site"].astype(str), sort=True):
-                cross[str(site)] = _suppress(_counts(g[attr]), k)
-            case_block[f"site_x_{attr}"] = cross
+            cross = {str(site): _counts(g[attr]) for site, g in cases.groupby(cases["site"].astype(str), sort=True)}
+            # each site's total and each category's total are published beside the table
+            try:
+                case_block[f"site_x_{attr}"] = protect_table(cross, k)
+            except Undisclosable:
+                case_block[f"site_x_{attr}"] = withheld(k)
 
     label = rater_labels(vr["rater_id"])
     raters = list(label)
@@ -1624,10 +1629,12 @@ def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire,
     for name, g in oc.groupby(oc["outcome"].astype(str), sort=True):
         ev = g["event"].astype("Int64")
         years = g["time_days"].astype(float) / 365.25
+        events = int(ev.sum())
+        small = 0 < events < k or 0 < len(g) - events < k
         out_block["by_outcome"][str(name)] = {
             "n": int(len(g)),
-            "events": int(ev.sum()),
-            "base_rate": float(ev.sum() / len(g)),
+            "events": f"<{k}" if 0 < events < k else (COMPLEMENTARY if small else events),
+            "base_rate": None if small else float(events / len(g)),     # with n it gives the count back
             "follow_up_years": {"median": float(years.median()), "min": float(years.min()),
                                 "max": float(years.max())},
         }

@@ -11,6 +11,8 @@ import math
 import re
 from typing import Any, Mapping
 
+from validation.battery.disclosure import protect_or_withhold
+
 DASH = "\u2013"
 
 
@@ -73,20 +75,18 @@ def count(n: Any, k: int) -> str:
 
 
 def counts_with_total(cells: Mapping[str, Any], k: int) -> dict[str, str]:
-    """Counts of the categories of one variable whose total is printed next to them.
-
-    Primary suppression: every count 0 < n < k. Complementary suppression: when exactly one cell is
-    suppressed, the total would give it away, so the smallest other non-zero cell is suppressed too
-    (shown as ``*``).
-    """
-    out = {key: count(n, k) for key, n in cells.items()}
-    small = [key for key, n in cells.items() if suppressed(n, k)]
-    if len(small) == 1:
-        others = sorted((int(n), str(key)) for key, n in cells.items()
-                        if key not in small and is_num(n) and n > 0)
-        if others:
-            out[others[0][1]] = "*"
-    return out
+    """Counts of the categories of one variable whose total is printed next to them, as text:
+    primary and complementary suppression (:func:`validation.battery.disclosure.protect_line`);
+    counts the metrics already hid are shown as they are; a breakdown that cannot be protected
+    is empty (the metrics say ``withheld``)."""
+    if "withheld" in cells:
+        return {}
+    if any(isinstance(n, str) for n in cells.values()):          # protected when the metrics were written
+        return {key: count(n, k) for key, n in cells.items()}
+    shown = protect_or_withhold({key: int(n) for key, n in cells.items() if is_num(n)}, k)
+    if "withheld" in shown:
+        return {}
+    return {key: count(shown.get(key), k) for key in cells}
 
 
 VERDICT_CLASS = {"meets": "v-meets", "inconclusive": "v-inconclusive", "does not meet": "v-fails",

@@ -88,6 +88,8 @@ def _cell(d: Any, key: str, thr: Mapping | None = None, *, kind: str | None = No
 
 
 def _margin_table(title: str, cells: Mapping[str, Any], total: Any, k: int) -> list[list[str]]:
+    if "withheld" in cells:
+        return [[title, "withheld", "", ""]]
     shown = H.counts_with_total(cells, k)
     rows = []
     for cat, n in cells.items():
@@ -118,7 +120,9 @@ def data_section(dq: Mapping, k: int) -> V.Section:
         c_cases = H.counts_with_total(sites, k)
         sq_sites = sq.get("by_site") or {}
         c_sq = H.counts_with_total(sq_sites, k) if sq_sites else {}
-        rows = [[s, c_cases[s], c_sq.get(s, H.DASH)] for s in sites]
+        rows = [[s, c_cases.get(s, H.DASH), c_sq.get(s, H.DASH)] for s in sites if s != "withheld"]
+        if "withheld" in sites:
+            rows.insert(0, [V.muted(f"by site: withheld (too few cases to hide counts of fewer than {k})"), "", ""])
         rows.append([V.b("all"), H.count(cases.get("n"), k), H.count(sq.get("n"), k)])
         out += [V.Heading(3, V.line("Sites"), "data-sites"),
                 V.table(["site", "cases", "SQ administrations"], rows)]
@@ -528,10 +532,10 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
 
 
 def _prop(block: Mapping, i: int, numerator: Any, k: int) -> str:
-    """``estimate [lower, upper]`` at position i of a parallel-array block; suppressed with its count."""
-    if H.suppressed(numerator, k):
-        return "suppressed"
+    """``estimate [lower, upper]`` at position i of a parallel-array block; withheld with a hidden count."""
     v = g(block, "estimate", i)
+    if H.suppressed(numerator, k) or isinstance(numerator, str) or (block and v is None):
+        return "withheld"
     return H.est(v, {"lower": g(block, "lower", i), "upper": g(block, "upper", i)})
 
 
@@ -626,7 +630,7 @@ def predictive_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k
             rows = []
             for i, band in enumerate(cal["bands"]):
                 ev = g(cal, "events", i)
-                rate = "suppressed" if H.suppressed(ev, k) else H.est(g(cal, "rate", i), {
+                rate = "withheld" if H.suppressed(ev, k) or g(cal, "rate", i) is None else H.est(g(cal, "rate", i), {
                     "lower": g(cal, "lower", i), "upper": g(cal, "upper", i)})
                 rows.append([band, H.count(g(cal, "n", i), k), H.count(ev, k), rate])
             trend = cal.get("trend") or {}

@@ -32,6 +32,7 @@ from validation.pipeline.common import StageError, load_instruments
 from validation.pipeline.config import Config, PredictiveConfig
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.progress import progress
+from validation.pipeline.publish import protect_curve, protect_outcome
 from validation.pipeline.provenance import provenance
 from validation.report.methods import predictive_method
 
@@ -358,11 +359,12 @@ def run(root: Path, config: Config) -> None:
             entry, curve = predictor_block(name, direction[name], d, st, cuts.get(name), name in plotted)
             block["predictors"][name] = entry
             if curve is not None:
-                roc_by_outcome[outcome][name] = curve
+                roc_by_outcome[outcome][name] = protect_curve(curve, entry["events"], entry["non_events"],
+                                                              st.k_suppress)
             bar.update(1)
         block["bands"], km_by_outcome[outcome] = bands_block(d, codes, st)
         block["comparisons"] = comparisons_block(d, pairs, direction, st)
-        results[outcome] = block
+        results[outcome] = protect_outcome(block, st.k_suppress)    # what is published: small counts hidden
     bar.close()
 
     metrics = {

@@ -28,10 +28,13 @@ __all__ = ["save_svg", "count_label", "roc_figure", "km_figure", "calibration_fi
 _BAND_COLOURS = ("#4393c3", "#f4a582", "#b2182b", "#762a83", "#1b7837")
 
 
-def count_label(n: int | None, k: int) -> str:
-    """A count for a figure: ``"<k"`` when 0 < n < k (small cells are not shown), else the number."""
+def count_label(n: int | str | None, k: int) -> str:
+    """A count for a figure: ``"<k"`` when 0 < n < k (small cells are not shown), a published
+    suppression marker (``"<k"``, ``"*"``) as it is, else the number."""
     if n is None:
         return "-"
+    if isinstance(n, str):
+        return n
     n = int(n)
     return f"<{k}" if 0 < n < k else f"{n:,}"
 
@@ -196,7 +199,11 @@ def predictive_figures(outcomes: Mapping[str, Mapping], roc: Mapping[str, Mappin
         bands = km.get(outcome)
         if bands is None:
             continue
-        names = {band: f"{band}: {lab(s['events'], k)} events / {lab(s['n'], k)}" for band, s in bands.items()}
+        # the published (protected) counts by band, not the curve's own
+        published = dict(zip(block["bands"].get("bands") or [], zip(block["bands"].get("events_by_band") or [],
+                                                                    block["bands"].get("n_by_band") or [])))
+        names = {band: f"{band}: {lab(published.get(band, (s['events'], s['n']))[0], k)} events / "
+                       f"{lab(published.get(band, (s['events'], s['n']))[1], k)}" for band, s in bands.items()}
         lines = {names[band]: (s["years"], s["survival"]) for band, s in bands.items()}
         at_risk = {names[band]: s["at_risk"] for band, s in bands.items()}
         yield f"km_{outcome}.svg", km_figure(lines, f"Kaplan-Meier by summary risk, {head}", risk_years, at_risk, k)
