@@ -348,9 +348,14 @@ def test_anonymise_matches_the_data_quality_naming():
 
 def test_suppress_small_counts():
     assert suppress(3) == "<5" and suppress(5) == "5" and suppress(0) == "0" and suppress(np.nan) == ""
-    assert suppress(pd.Series([1, 7, 0])).tolist() == ["<5", "7", "0"]
-    df = suppress(pd.DataFrame({"a": [2, 10], "b": [pd.NA, 4]}, dtype="Int64"), k=3)
+    # a line whose total a reader can add up: the smallest other count is hidden too
+    assert suppress(pd.Series([1, 7, 9])).tolist() == ["<5", "*", "9"]
+    assert suppress(pd.Series([1, 7, 0]), totals=False).tolist() == ["<5", "7", "0"]
+    df = suppress(pd.DataFrame({"a": [2, 10], "b": [pd.NA, 4]}, dtype="Int64"), k=3, totals=False)
     assert df.to_dict("list") == {"a": ["<3", "10"], "b": ["", "4"]}
+    # a two-way table with its margins: a hidden cell gets partners in its row and column
+    tab = suppress(pd.DataFrame({"L": [30, 2], "M": [20, 40]}, index=["S1", "S2"]))
+    assert tab.loc["S2", "L"] == "<5" and (tab == "*").to_numpy().sum() == 3
     with pytest.raises(ValueError, match="k must be"):
         suppress(1, k=0)
 

@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from validation.battery.anonymity import anonymise, rater_labels
+from validation.battery.disclosure import Undisclosable, protect_or_withhold, protect_table
 from validation.battery.instruments import Questionnaire, SPJInstrument, load_instrument
 
 __all__ = [
@@ -371,22 +372,43 @@ def load_outputs(start: str | Path | None = None, *, refresh: bool = False, run:
 # no keys on screen
 
 
-def suppress(counts: Any, k: int = 5) -> Any:
-    """Counts below ``k`` (but above 0) as the text ``<k``, for display; a number, Series or DataFrame
-    of counts (a table of strings comes back)."""
+def suppress(counts: Any, k: int = 5, totals: bool = True) -> Any:
+    """Counts for display with counts of 1 to k-1 hidden, as text (a table of strings comes back).
+
+    A number: ``<k`` when 0 < n < k. A Series or a DataFrame: the rule of every published artefact
+    (:mod:`validation.battery.disclosure`): with ``totals`` (their sums are visible, or can be
+    added up by a reader), a second cell is hidden (``*``) wherever the totals would give a hidden
+    one back; a table that cannot be protected comes back as ``withheld``.
+    """
     if k < 1:
         raise ValueError(f"suppress: k must be a whole number >= 1, found {k!r}")
 
     def one(v: Any) -> Any:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             return ""
+        if isinstance(v, str):
+            return v
         v = int(v)
         return f"<{k}" if 0 < v < k else str(v)
 
+    def missing(v: Any) -> bool:
+        return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
     if isinstance(counts, pd.DataFrame):
-        return counts.apply(lambda col: col.map(one))
+        cells = {r: {c: int(v) for c, v in row.items() if not missing(v)} for r, row in counts.iterrows()}
+        try:
+            shown = protect_table(cells, k, row_totals=totals, column_totals=totals)
+        except Undisclosable:
+            return counts.apply(lambda col: col.map(lambda v: "" if missing(v) else "withheld"))
+        return pd.DataFrame({c: [one(shown[r].get(c)) if not missing(counts.at[r, c]) else ""
+                                 for r in counts.index] for c in counts.columns}, index=counts.index)
     if isinstance(counts, pd.Series):
-        return counts.map(one)
+        line = {i: int(v) for i, v in counts.items() if not missing(v)}
+        shown = protect_or_withhold(line, k, total=totals)
+        if "withheld" in shown and "withheld" not in line:
+            return counts.map(lambda v: "" if missing(v) else "withheld")
+        return pd.Series([one(shown.get(i)) if not missing(v) else "" for i, v in counts.items()],
+                         index=counts.index, dtype=object)
     return one(counts)
 
 
