@@ -105,7 +105,7 @@ class AgreementConfig(Section):
     min_rated: Share = 0.8
     min_targets: Annotated[StrictInt, Field(ge=3)] = 10
     n_boot: Annotated[StrictInt, Field(ge=0)] = 1000
-    reml_n_boot: Annotated[StrictInt, Field(ge=0)] = 100
+    reml_n_boot: Annotated[StrictInt, Field(ge=0)] = 1000
     seed: Seed = 3
     gwet_weights: Literal["quadratic", "ordinal", "linear"] = "quadratic"
     sem_form: Literal["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"] = "ICC2"

@@ -2405,9 +2405,15 @@ class _CrossedREML:
         z[np.arange(codes.shape[0]), codes] = 1.0
         return z
 
-    def criterion(self, theta: np.ndarray, st: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def criterion(self, theta: np.ndarray, st: tuple, batched: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """REML criterion, intercept and residual variance at theta (B, p) for the B replicates
-        of ``st`` (theta = (theta_target, theta_rater); the criterion depends on theta^2 only)."""
+        of ``st`` (theta = (theta_target, theta_rater); the criterion depends on theta^2 only).
+
+        ``batched``: products by BLAS matrix multiplication, about five times faster for the many
+        replicates of a bootstrap; the single fit keeps the einsum products, whose rounding the
+        reference values were computed with (the two differ by about 1e-16 relative, which the
+        flat criterion can turn into 1e-8 in theta)."""
+        mm = np.matmul if batched else None
         sb, ss, yy, sy = st
         theta = np.atleast_2d(theta)
         if self.two_way:
@@ -2419,7 +2425,7 @@ class _CrossedREML:
         logdet = np.sum(np.log(db), axis=1)
         rb = np.stack([tb[:, None] * sb, tb[:, None] * self.cnt_b[None, :]], axis=2)  # B x nb x 2
         xb0 = rb / db[:, :, None]
-        quad = np.einsum("bik,bil->bkl", rb, xb0)
+        quad = mm(rb.transpose(0, 2, 1), xb0) if batched else np.einsum("bik,bil->bkl", rb, xb0)
         if self.two_way:
             ns = self.ns
             m = ((1.0 / db) @ self.outer).reshape(-1, ns, ns)
@@ -2429,13 +2435,17 @@ class _CrossedREML:
             s_mat[:, idx, idx] += 1.0 + (ts * ts)[:, None] * self.cnt_s[None, :]
             rs = np.stack([ts[:, None] * ss, ts[:, None] * self.cnt_s[None, :]], axis=2)  # B x ns x 2
             cross = (tb * ts)[:, None, None]
-            t = rs - cross * np.einsum("ij,bik->bjk", self.inc, xb0)
+            t = rs - cross * (mm(self.inc.T, xb0) if batched else np.einsum("ij,bik->bjk", self.inc, xb0))
             chol = np.linalg.cholesky(s_mat)
             logdet = logdet + 2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
             xs = np.linalg.solve(s_mat, t)
             # A^-1 applied: x_big = xb0 - cross * D^-1 N xs ; quadratic form in [y, 1]
-            xb = xb0 - cross * np.einsum("ij,bjk->bik", self.inc, xs) / db[:, :, None]
-            quad = np.einsum("bik,bil->bkl", rb, xb) + np.einsum("bjk,bjl->bkl", rs, xs)
+            if batched:
+                xb = xb0 - cross * mm(self.inc, xs) / db[:, :, None]
+                quad = mm(rb.transpose(0, 2, 1), xb) + mm(rs.transpose(0, 2, 1), xs)
+            else:
+                xb = xb0 - cross * np.einsum("ij,bjk->bik", self.inc, xs) / db[:, :, None]
+                quad = np.einsum("bik,bil->bkl", rb, xb) + np.einsum("bjk,bjl->bkl", rs, xs)
         n = float(self.n)
         h_yy = yy - quad[:, 0, 0]
         h_1y = sy - quad[:, 1, 0]
@@ -2482,7 +2492,7 @@ class _CrossedREML:
         Returns theta (B, p), criterion, intercept, residual variance and a convergence flag."""
         th = np.array(start, dtype=float)
         bsz, p = th.shape
-        f0 = self.criterion(th, st)[0]
+        f0 = self.criterion(th, st, batched=True)[0]
         done = ~np.isfinite(f0)
         eye = np.eye(p)
         for _ in range(max_iter):
@@ -2497,14 +2507,14 @@ class _CrossedREML:
             fm = np.empty((act.size, p))
             for i in range(p):
                 e = h[:, i, None] * eye[i]
-                fp[:, i] = self.criterion(t + e, sub)[0]
-                fm[:, i] = self.criterion(t - e, sub)[0]
+                fp[:, i] = self.criterion(t + e, sub, batched=True)[0]
+                fm[:, i] = self.criterion(t - e, sub, batched=True)[0]
             grad = (fp - fm) / (2.0 * h)
             hess = np.empty((act.size, p, p))
             for i in range(p):
                 hess[:, i, i] = (fp[:, i] - 2.0 * fa + fm[:, i]) / h[:, i] ** 2
             if p == 2:
-                fpp = self.criterion(t + h * 1.0, sub)[0]
+                fpp = self.criterion(t + h * 1.0, sub, batched=True)[0]
                 hess[:, 0, 1] = hess[:, 1, 0] = (fpp - fp[:, 0] - fp[:, 1] + fa) / (h[:, 0] * h[:, 1])
             # make the Hessian positive definite (shift its spectrum) before the Newton step
             lam = np.linalg.eigvalsh(hess)[:, 0]
@@ -2520,7 +2530,7 @@ class _CrossedREML:
                     break
                 cand = t[todo] + scale[todo, None] * step[todo]
                 sub2 = tuple(None if a is None else a[todo] for a in sub)
-                fc = self.criterion(cand, sub2)[0]
+                fc = self.criterion(cand, sub2, batched=True)[0]
                 good = np.isfinite(fc) & (fc <= fa[todo] + 1e-4 * scale[todo] * slope[todo])
                 new_t[todo[good]] = cand[good]
                 new_f[todo[good]] = fc[good]
