@@ -510,3 +510,23 @@ def test_intended_uses_are_parameters_checked_at_the_door():
     assert [u.verdict for u in judge_uses(key_figures(clean_metrics(), p), p)] == ["fit for use"]
     with pytest.raises(Exception, match="criteria"):
         ReportConfig.from_params({"intended_uses": {"x": {"label": "x", "criteria": ["charisma"]}}})
+
+
+def test_invariance_section_explains_a_configural_misfit_and_what_groups_need():
+    m = clean_metrics()
+    inv = m["structure"]["sq"]["invariance"]["site"]
+    inv["steps"][0]["fit"] = {"cfi": 0.861, "tli": 0.856, "rmsea": 0.045, "srmr": 0.066}
+    inv["groups_dropped"] = {"S3": 124}
+    m["structure"]["provenance"] = prov() | {"params": {"structure": {"min_group_n": 140}}}
+    html = build_report(m, {})
+    text = re.sub(r"<[^>]+>", "", html[html.index('id="invariance"'):html.index('id="agreement"')])
+    assert "No invariance step is reached: the configural model misses the fit cut-offs (CFI 0.861 below 0.95" in text
+    assert "Swain 1975" in text and "parcels" in text and "ordinal" in text
+    assert "S3 (n = 124). Each needs at least 140 cases (structure.min_group_n) to be tested: S3 16 more." in text
+    assert "{" not in text and "e-0" not in text                       # no Python dicts, no 2.5e-04
+
+
+def test_invariance_criteria_in_words():
+    from validation.report.sections import _criteria_text
+    assert _criteria_text({"delta_cfi": -0.01, "delta_rmsea": 0.015, "alpha": 0.01}) == (
+        "change in CFI at least -0.01, in RMSEA at most 0.015, intercepts freed one at a time at p < 0.01")

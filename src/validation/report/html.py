@@ -20,8 +20,9 @@ def is_num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))
 
 
-def num(x: Any, digits: int = 3) -> str:
-    """A number for the page: floats with ``digits`` decimals, integers with thousands separators."""
+def num(x: Any, digits: int = 3, sci: bool = True) -> str:
+    """A number for the page: floats with ``digits`` decimals, integers with thousands separators;
+    with ``sci``, a float too small for the decimals in scientific notation (else it rounds)."""
     if x is None:
         return DASH
     if isinstance(x, bool):
@@ -31,7 +32,7 @@ def num(x: Any, digits: int = 3) -> str:
     if isinstance(x, float):
         if not math.isfinite(x):
             return DASH
-        if digits >= 3 and x != 0 and abs(x) < 0.5 * 10 ** -digits:
+        if sci and digits >= 3 and x != 0 and abs(x) < 0.5 * 10 ** -digits:
             return f"{x:.1e}"
         return f"{x:.{digits}f}"
     return str(x)

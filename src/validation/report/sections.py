@@ -379,8 +379,15 @@ def structure_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
     for grouping, inv in invs.items():
         out.append(V.Heading(4, V.line(f"Across {grouping}s"), f"invariance-{slug(grouping)}"))
         dropped = (inv or {}).get("groups_dropped") or {}
+        min_n = g(m, "provenance", "params", "structure", "min_group_n")
         if dropped:
-            out.append(_groups_line("Left out (too few cases): ", dropped, k))
+            need = "" if not H.is_num(min_n) else (
+                f" Each needs at least {min_n} cases (structure.min_group_n) to be tested: "
+                + ", ".join(f"{gname} {int(min_n) - int(n)} more" if H.is_num(n) else f"{gname} more"
+                            for gname, n in dropped.items()) + ".")
+            out.append(V.Para(V.line("Left out (too few cases): "
+                                     + ", ".join(f"{gname} (n = {H.count(n, k)})" for gname, n in dropped.items())
+                                     + "." + need)))
         if not isinstance(inv, Mapping) or "not_estimable" in inv:
             out.append(V.Para(V.line(V.ne((inv or {}).get("not_estimable", "missing from the metrics")))))
             continue
@@ -390,14 +397,55 @@ def structure_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
         rows = []
         for st in inv.get("steps") or []:
             row = _fit_row(st.get("name", ""), st.get("fit") or {})
-            row += [H.num(st.get("delta_cfi")), H.num(st.get("delta_rmsea")),
+            row += [H.num(st.get("delta_cfi"), sci=False), H.num(st.get("delta_rmsea"), sci=False),
                     H.DASH if st.get("holds") is None else ("holds" if st.get("holds") else "fails")]
             rows.append(row)
         out.append(V.table(FIT_HEADER + ["\u0394CFI", "\u0394RMSEA", "step"], rows))
         freed = ", ".join(inv.get("freed_intercepts") or []) or "none"
-        out.append(V.Para(V.line("Level reached: ", V.b(inv.get("level")), f"; intercepts freed: {freed}. "
-                                 f"Criteria: {inv.get('criteria', '')} (Chen 2007).")))
+        misses = VD.fit_misses(_configural(inv), {key: t[key] for key in ("cfi", "tli", "rmsea", "srmr")})
+        if misses:
+            out.append(V.Para(V.line(V.b("No invariance step is reached: "), _misfit_text(m, inv, misses, k)), "warn"))
+        else:
+            out.append(V.Para(V.line("Level reached: ", V.b(inv.get("level")), f"; intercepts freed: {freed}. "
+                                     f"Criteria: {_criteria_text(inv.get('criteria'))} (Chen 2007).")))
     return V.section("structure", out)
+
+
+def _configural(inv: Mapping) -> Mapping:
+    for st in inv.get("steps") or []:
+        if isinstance(st, Mapping) and st.get("name") == "configural":
+            return st.get("fit") or {}
+    return {}
+
+
+def _criteria_text(c: Any) -> str:
+    """The invariance criteria in words: ``change in CFI at least -0.01, in RMSEA at most 0.015``."""
+    if not isinstance(c, Mapping):
+        return str(c or "")
+    parts = []
+    if H.is_num(c.get("delta_cfi")):
+        parts.append(f"change in CFI at least {c['delta_cfi']:g}")
+    if H.is_num(c.get("delta_rmsea")):
+        parts.append(f"in RMSEA at most {c['delta_rmsea']:g}")
+    if H.is_num(c.get("alpha")):
+        parts.append(f"intercepts freed one at a time at p < {c['alpha']:g}")
+    return ", ".join(parts)
+
+
+def _misfit_text(m: Mapping, inv: Mapping, misses: list[str], k: int) -> str:
+    """Why the configural model misfits while the single-group model fits, and what to try."""
+    single = g(m, "sq", "cfa", "fit", "cfi")
+    nobs = [n for n in (inv.get("nobs") or {}).values() if H.is_num(n)]
+    items = g(m, "sq", "k")
+    sizes = f"{H.count(min(nobs), k)} to {H.count(max(nobs), k)} cases a group" if nobs else "the cases of each group"
+    return (f"the configural model misses the fit cut-offs ({', '.join(misses)})"
+            + (f", although the single-group model fits (CFI {H.num(single)})" if H.is_num(single) else "")
+            + f". The configural model estimates every loading, intercept and residual of the {H.num(items)} items "
+            f"again in each of {len(nobs)} groups from {sizes}; with so few cases for so many items the maximum-"
+            "likelihood chi-square is inflated (Kenny & McCoach 2003; Herzog & Boomsma 2009), which pulls CFI and TLI "
+            "down. The level of invariance is therefore not judged. Alternatives: the ordinal (WLSMV) model of the "
+            "items; a small-sample correction of the chi-square (Swain 1975; Bartlett 1950; compared by Herzog & "
+            "Boomsma 2009); or item parcels, fewer indicators per factor (Little et al. 2002).")
 
 
 # ---------------------------------------------------------------------------------------------
