@@ -212,6 +212,15 @@ def test_prints_to_pdf(loaded: Loaded, tmp_path: Path):
     out = tmp_path / "validation_report.pdf"
     out.write_bytes(pdf)
     print(f"\nPDF: {out} ({pages} pages, {len(pdf) // 1024} KiB)")
+    # every printed page carries its number (CSS page margin boxes), and the contents print too
+    from pypdf import PdfReader
+    reader = PdfReader(out)
+    n = len(reader.pages)
+    texts = [page.extract_text() or "" for page in reader.pages]
+    for i, text in enumerate(texts, 1):
+        assert f"Page {i} of {n}" in " ".join(text.split()), f"page {i} has no page number"
+    first = " ".join(texts[0].split())
+    assert "Bottom line" in first and "Predictive validity" in first and "Version" in first   # the contents print
 
 
 def test_full_page_screenshot(loaded: Loaded, tmp_path: Path):
