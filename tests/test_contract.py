@@ -442,6 +442,9 @@ def test_quality_summary_counts(clean, vera, sq):
     assert c["by_age_band"] == {"(blank)": 12}
     assert c["by_ideology"] == {"(blank)": 6, "jihadist": 6}
     assert c["site_x_sex"] == {"ID-2": {"(blank)": 6}, "PH-1": {"M": 6}}
+    # one rater count everywhere: 3 keys rate independently, 1 signs only a consensus form
+    assert (s["vera_ratings"]["n_raters"], s["vera_ratings"]["n_raters_independent"],
+            s["vera_ratings"]["n_consensus_teams"]) == (4, 3, 1)
     v = s["vera_ratings"]
     assert (v["n_forms"], v["n_cases"], v["n_raters"]) == (22, 12, 4)
     assert v["by_occasion"] == {"1": 21, "2": 1}

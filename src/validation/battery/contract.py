@@ -1592,6 +1592,11 @@ def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire,
         "n_forms": int(len(vr)),
         "n_cases": int(vr["case_id"].nunique()),
         "n_raters": len(raters),
+        # keys that sign independent forms (the raters of the agreement study) and keys that sign
+        # consensus forms only (the teams recording the agreed rating of a double-rated case)
+        "n_raters_independent": int(vr.loc[vr["role"] == "independent", "rater_id"].nunique()),
+        "n_consensus_teams": int(len(set(vr.loc[vr["role"] == "consensus", "rater_id"])
+                                     - set(vr.loc[vr["role"] == "independent", "rater_id"]))),
         "by_occasion": {str(o): int(n) for o, n in sorted(vr["occasion"].value_counts().items())},
         "by_role": _counts(vr["role"]),
         "by_rater": {label[r]: int(per_rater[r]) for r in raters},

@@ -99,6 +99,20 @@ def _margin_table(title: str, cells: Mapping[str, Any], total: Any, k: int) -> l
     return rows
 
 
+def _who_rated(vr: Mapping) -> str:
+    """The rater count in words, the same everywhere: raters who rate independently (the agreement
+    study's raters) and consensus teams."""
+    ind, teams = vr.get("n_raters_independent"), vr.get("n_consensus_teams")
+    if not H.is_num(ind) or not H.is_num(teams):
+        return f"{H.num(vr.get('n_raters'))} raters"
+    text = f"{H.num(ind)} raters rating independently"
+    if teams:
+        text += (f" and {H.num(teams)} consensus team{'s' if teams != 1 else ''} (keys that sign only the agreed "
+                 "rating of a double-rated case; that form is the case's rating for scoring and prediction and is "
+                 "left out of inter-rater agreement)")
+    return text
+
+
 def data_section(dq: Mapping, k: int) -> V.Section:
     title = V.Heading(2, V.line("Data"))
     if not dq:
@@ -147,7 +161,7 @@ def data_section(dq: Mapping, k: int) -> V.Section:
         sq_lang = ", ".join(f"{x}: {H.count(n, k)}" for x, n in (sq.get("by_language") or {}).items())
         out += [V.Heading(3, V.line("Raters and occasions"), "data-raters"),
                 V.Para(V.line(f"VERA: {H.count(vr.get('n_forms'), k)} rating forms of {H.count(vr.get('n_cases'), k)} "
-                              f"cases by {H.num(vr.get('n_raters'))} raters ({occ}).{per_rater}")),
+                              f"cases by {_who_rated(vr)} ({occ}).{per_rater}")),
                 V.Para(V.line(f"SQ: {H.count(sq.get('n'), k)} administrations to {H.count(sq.get('n_cases'), k)} "
                               f"cases ({sq_occ}; languages {sq_lang})."))]
     d = dq.get("rating_design")
@@ -587,6 +601,16 @@ def _prop(block: Mapping, i: int, numerator: Any, k: int) -> str:
     return H.est(v, {"lower": g(block, "lower", i), "upper": g(block, "upper", i)})
 
 
+def _ratio(block: Any, i: int) -> str:
+    """A ratio (LR, DOR, NND) at position i with its interval, or withheld."""
+    v = g(block, "estimate", i)
+    if not isinstance(block, Mapping):
+        return H.DASH
+    if v is None:
+        return "withheld"
+    return H.est(v, {"lower": g(block, "lower", i), "upper": g(block, "upper", i)}, 2)
+
+
 def _cutoff_tables(name: str, c: Any, k: int) -> list[V.Block]:
     if not isinstance(c, Mapping):
         return []
@@ -598,11 +622,13 @@ def _cutoff_tables(name: str, c: Any, k: int) -> list[V.Block]:
         rows.append([label, " / ".join(H.count(x, k) for x in (tp, fp, fn, tn)),
                      _prop(c.get("sensitivity") or {}, i, tp, k), _prop(c.get("specificity") or {}, i, tn, k),
                      _prop(c.get("ppv") or {}, i, tp, k), _prop(c.get("npv") or {}, i, tn, k),
-                     H.est(g(c, "lr_positive", "estimate", i), {"lower": g(c, "lr_positive", "lower", i),
-                                                                 "upper": g(c, "lr_positive", "upper", i)}, 2)])
+                     *(_ratio(c.get(key), i) for key in ("lr_positive", "lr_negative", "dor", "nnd"))])
     out: list[V.Block] = [V.Heading(4, V.line(f"{name}: cut-offs")), V.table(
         ["positive at", "TP / FP / FN / TN", "sensitivity [CI]", "specificity [CI]", "PPV [CI]", "NPV [CI]",
-         "LR+ [CI]"], rows)]
+         "LR+ [CI]", "LR\u2212 [CI]", "DOR [CI]", "NND [CI]"], rows),
+        V.Para(V.line("LR+ and LR\u2212: likelihood ratios of a positive and a negative result; DOR: diagnostic odds "
+                      "ratio; NND: number needed to detain, 1/PPV, the people detained for one who would have "
+                      "reoffended (in this sample's base rate; at other base rates see below)."), "muted")]
     br = []
     for b in c.get("base_rates") or []:
         for i, label in enumerate(c.get("labels") or []):
