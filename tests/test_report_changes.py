@@ -201,3 +201,36 @@ def test_stage_reports_missing_metrics_and_bad_parameters(tmp_path):
     raw["report"]["k_suppress"] = -1
     with pytest.raises(ConfigError, match="report.k_suppress: found -1, expected a value >= 1"):
         validate_params(raw)
+
+
+def test_previous_version_of_the_metrics_and_a_baseline_with_this_runs_results(tmp_path):
+    """Default baseline: the last committed metrics whose results differ from this run's; a baseline
+    holding this run's own results says so instead of '0 moved'."""
+    _project(tmp_path, {"agreement": BASE})
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "first results")
+    first = _git(tmp_path, "rev-parse", "HEAD").strip()
+    moved = {name: {} for name in stage.METRICS} | {"agreement": moved_baseline()}
+    for name, m in moved.items():
+        (tmp_path / "reports/metrics" / f"{name}.json").write_text(json.dumps(m))
+    _git(tmp_path, "commit", "-qam", "new results")           # the current results are committed too
+    current = {name: json.loads((tmp_path / "reports/metrics" / f"{name}.json").read_text()) for name in stage.METRICS}
+    b = stage.read_baseline(tmp_path, "previous", current)
+    assert b["commit"] == first and b["note"] is None and b["metrics"]["agreement"] == BASE
+    own = stage.read_baseline(tmp_path, "HEAD", current)
+    assert "holds this run's own results" in own["note"]
+    from validation.report.changes import changes_section
+    from validation.report.render import render_section
+    section, digest = changes_section(current, own, 5, 1e-9)
+    html = render_section(section)
+    assert "this run&#39;s own results" in html and "moved" not in html
+    # only one version ever committed: nothing earlier to compare with
+    only = tmp_path / "only"
+    only.mkdir()
+    _project(only, {"agreement": BASE})
+    _git(only, "init", "-q")
+    _git(only, "add", "-A")
+    _git(only, "commit", "-qm", "first")
+    cur = {name: json.loads((only / "reports/metrics" / f"{name}.json").read_text()) for name in stage.METRICS}
+    assert "have not changed since they were first committed" in stage.read_baseline(only, "previous", cur)["note"]

@@ -251,7 +251,7 @@ def changes_section(current: Mapping[str, Mapping], baseline: Mapping | None, k:
     where = V.code(baseline.get("revision") or "?")
     docs = baseline.get("metrics") or {}
     present = {s: d for s, d in docs.items() if isinstance(d, Mapping)}
-    if not present:
+    if not present or baseline.get("note"):
         note = baseline.get("note") or "the metrics are absent at that revision"
         return (V.section("changes", title, V.Para(V.line(f"No baseline: {note}. Baseline revision ", where,
                                                           ". Nothing to compare."))),

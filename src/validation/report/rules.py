@@ -166,7 +166,7 @@ class ReportConfig(_Policy):
     limitation rules. Its defaults are the only ones."""
 
     k_suppress: Annotated[StrictInt, Field(ge=1)] = 5
-    baseline: StrictStr | None = "HEAD"
+    baseline: StrictStr | None = "previous"
     change_tolerance: Annotated[StrictFloat, Field(ge=0)] = 1e-9
     icc_source: Literal["reml", "crossed_block"] = "reml"
     thresholds: Thresholds = Thresholds()

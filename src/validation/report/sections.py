@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from typing import Any, Mapping
 
@@ -479,6 +480,33 @@ def _ne_or(d: Any, fallback: Any = H.DASH) -> V.Line:
     return V.line(V.ne(d["not_estimable"])) if isinstance(d, Mapping) and "not_estimable" in d else V.line(fallback)
 
 
+def _severity_blocks(m: Mapping, figs: Figs, fig: FigureCounter, k: int) -> list:
+    """Rater severity on the risk total: who rates higher or lower than the average rater."""
+    reml = g(m, "domain_icc", "risk_total", "reml") or {}
+    e = reml.get("rater_effects")
+    if not isinstance(e, Mapping):
+        return []
+    head = V.Heading(3, V.line("Rater severity"), "agreement-severity")
+    if "not_estimable" in e:
+        return [head, V.Para(V.line("Rater effects on the risk total: ", V.ne(e["not_estimable"])))]
+    effects = list(zip(e["raters"], e["effect"], e["ci"], e["n_ratings"]))
+    hi = max(effects, key=lambda x: x[1])
+    lo = min(effects, key=lambda x: x[1])
+    sd_t = math.sqrt(reml["var_targets"]) if H.is_num(reml.get("var_targets")) else None
+    text = (f"On the risk total, {e['n_off_zero']} of {len(effects)} raters' effects have an interval that excludes "
+            f"0. The most severe, {hi[0]}, rates {H.num(hi[1], 1)} points [{H.num(hi[2]['lower'], 1)}, "
+            f"{H.num(hi[2]['upper'], 1)}] above the average rater; the most lenient, {lo[0]}, "
+            f"{H.num(-lo[1], 1)} [{H.num(-lo[2]['upper'], 1)}, {H.num(-lo[2]['lower'], 1)}] below"
+            + (f", where cases differ by an SD of {H.num(sd_t, 1)} points" if sd_t else "")
+            + ". A case's total depends on who rated it: train towards the anchors, or average two raters.")
+    rows = [[name, H.count(n, k), H.est(eff, ci, 2)] for name, eff, ci, n in sorted(effects, key=lambda x: -x[1])]
+    return [head, V.Para(V.line(text)),
+            V.table(["rater", "ratings", "effect on the risk total [CI]"], rows),
+            V.Para(V.line("Conditional modes of the rater effects of the REML fit with their conditional SDs "
+                          "(as lme4's ranef with condVar); positive: rates higher than the average rater."), "muted"),
+            fig(figs, "agreement/rater_severity.svg", "Rater severity on the risk total with intervals")]
+
+
 def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k: int) -> V.Section:
     title = V.Heading(2, V.line("Inter-rater agreement"))
     if not m:
@@ -532,6 +560,7 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
                           "ICC (report parameter icc_source). SEM = SD sqrt(1 - ICC2); SDC = 1.96 sqrt(2) SEM (de Vet "
                           "et al. 2006); LoA: 95% limits of agreement."), "muted")]
     out.append(fig(figs, "agreement/forest_domains.svg", "ICC of the domain totals with intervals and Koo & Li bands"))
+    out += _severity_blocks(m, figs, fig, k)
     sr = m.get("summary_risk")
     if isinstance(sr, Mapping):
         out += [V.Heading(3, V.line("Summary risk judgement"), "agreement-summary"), V.table(

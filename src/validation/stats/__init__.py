@@ -52,6 +52,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "icc": "agreement",
     "cohen_kappa": "agreement",
     "conger_kappa": "agreement",
+    "rater_effects": "agreement",
     "ratings_from_table": "agreement",
     "fleiss_kappa": "agreement",
     "roc_auc": "predictive",

@@ -51,6 +51,8 @@ __all__ = [
     "fleiss_kappa_generalized",
     "brennan_prediger",
     "conger_kappa",
+    "rater_effects",
+    "RaterEffects",
     "ratings_from_table",
     "AgreementCoefficient",
     "agreement_detail",
@@ -2616,6 +2618,25 @@ def _reml_forms(vt: Any, vr: Any, ve: Any, k_raters: float, k_avg: float) -> dic
     return {"ICC1": icc1, "ICC2": icc2, "ICC3": icc3, "ICC1k": icc1k, "ICC2k": icc2k, "ICC3k": icc3k}
 
 
+def _reml_cells(data: Any, targets: str | None, raters: str | None,
+                ratings: str | None) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """The targets x raters matrix of a REML fit without empty rows or columns, its mask of rated
+    cells, the kept raters' labels and the warnings about what was left out."""
+    mat, rater_labels = _icc_matrix(data, targets, raters, ratings)
+    if np.isinf(mat).any():
+        raise ValueError("ratings must be finite numbers (infinite values found)")
+    rated = ~np.isnan(mat)
+    warnings: list[str] = []
+    keep_t = rated.any(axis=1)
+    keep_r = rated.any(axis=0)
+    if (~keep_t).any():
+        warnings.append(f"{int((~keep_t).sum())} target(s) with no rating at all left out")
+    if (~keep_r).any():
+        warnings.append(f"{int((~keep_r).sum())} rater(s) with no rating at all left out")
+    labels = [lab for lab, keep in zip(rater_labels, keep_r) if keep]
+    return mat[keep_t][:, keep_r], rated[keep_t][:, keep_r], labels, warnings
+
+
 def icc_reml(
     data: pd.DataFrame | np.ndarray,
     targets: str | None = None,
@@ -2745,19 +2766,7 @@ def icc_reml(
         raise ValueError(f"n_boot must be a whole number >= 0, got {n_boot!r}")
     if k is not None and (isinstance(k, bool) or not isinstance(k, (int, float, np.integer, np.floating)) or not k >= 1):
         raise ValueError(f"k must be a number >= 1 (ratings averaged), got {k!r}")
-    mat, _labels = _icc_matrix(data, targets, raters, ratings)
-    if np.isinf(mat).any():
-        raise ValueError("ratings must be finite numbers (infinite values found)")
-    rated = ~np.isnan(mat)
-    warnings: list[str] = []
-    keep_t = rated.any(axis=1)
-    keep_r = rated.any(axis=0)
-    if (~keep_t).any():
-        warnings.append(f"{int((~keep_t).sum())} target(s) with no rating at all left out")
-    if (~keep_r).any():
-        warnings.append(f"{int((~keep_r).sum())} rater(s) with no rating at all left out")
-    mat = mat[keep_t][:, keep_r]
-    rated = rated[keep_t][:, keep_r]
+    mat, rated, _rater_labels, warnings = _reml_cells(data, targets, raters, ratings)
     nt, nr = mat.shape
     ti, rj = np.nonzero(rated)
     y = mat[ti, rj]
@@ -2890,3 +2899,99 @@ def icc_reml(
         method="REML variance components (crossed random targets and raters), forms as psych::ICC(lmer = TRUE)",
         warnings=tuple(warnings),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class RaterEffects:
+    """Each rater's severity: the conditional mode of the rater's random effect (positive: rates
+    higher than the average rater) with its conditional SD and interval, from the crossed REML fit."""
+
+    raters: tuple[str, ...]
+    effect: tuple[float, ...]
+    sd: tuple[float, ...]
+    ci: tuple[Interval, ...]
+    n_ratings: tuple[int, ...]
+    var_raters: float
+    var_targets: float
+    var_residual: float
+    intercept: float
+    n_off_zero: int
+    method: str
+    warnings: tuple[str, ...]
+
+
+def rater_effects(
+    data: pd.DataFrame | np.ndarray,
+    targets: str | None = None,
+    raters: str | None = None,
+    ratings: str | None = None,
+    ci: float = 0.95,
+) -> RaterEffects:
+    r"""Rater severity: the conditional modes of the rater effects of the crossed random-effects
+    model of :func:`icc_reml`, with their conditional standard deviations.
+
+    With :math:`\hat	heta`, :math:`\hat\mu` and :math:`\hat\sigma^2` of the REML fit,
+    :math:`r = y - \hat\mu` and :math:`D = \mathrm{diag}(\hat	heta_t^2 I, \hat	heta_r^2 I)`, the
+    effects solve :math:`(Z'Z + D^{-1})\,u = Z'r`; the target block is diagonal and is eliminated,
+    leaving the raters' Schur complement :math:`S`, so :math:`\hat b = S^{-1}(\ldots)` and
+    :math:`\operatorname{var}(b \mid y) = \hat\sigma^2 S^{-1}` (conditional on the estimated
+    parameters, as ``lme4``'s ``ranef(condVar = TRUE)``). The interval is :math:`\hat b_j \pm
+    z\,\mathrm{sd}_j`; ``n_off_zero`` counts the raters whose interval excludes 0.
+
+    In R: ``m <- lme4::lmer(y ~ 1 + (1 | target) + (1 | rater))``; ``ranef(m, condVar = TRUE)$rater``
+    and ``sqrt(attr(ranef(m, condVar = TRUE)$rater, "postVar")[1, 1, ])``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"t": [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6],
+    ...                   "r": ["A", "B", "B", "C", "C", "A", "A", "B", "B", "C", "C", "A"],
+    ...                   "y": [10, 13, 8, 9, 12, 10, 11, 15, 9, 9, 14, 11]})
+    >>> res = rater_effects(d, "t", "r", "y")
+    >>> res.raters, [round(e, 2) for e in res.effect], [round(v, 2) for v in res.sd]
+    (('A', 'B', 'C'), [-1.85, 0.93, 0.92], [0.75, 0.75, 0.75])
+    """
+    level = check_level(ci)
+    mat, rated, labels, warnings = _reml_cells(data, targets, raters, ratings)
+    nt, nr = mat.shape
+    ti, rj = np.nonzero(rated)
+    y = mat[ti, rj]
+    if nr < 2 or not (rated.sum(axis=0) >= 2).any() or not (rated.sum(axis=1) >= 2).any():
+        raise NotEstimable("not estimable: rater effects need raters who rated several targets and targets "
+                           "rated by several raters")
+    fit = icc_reml(data, targets, raters, ratings, ci=None)
+    if fit.var_raters is None or fit.var_residual <= 0:
+        raise NotEstimable("not estimable: the crossed model could not be fitted")
+    s2 = fit.var_residual
+    inv_dt = s2 / fit.var_targets if fit.var_targets > 0 else np.inf
+    r = y - fit.intercept
+    n_t = np.bincount(ti, minlength=nt).astype(float)
+    if fit.var_raters <= 0:
+        warnings.append("rater variance estimated at 0: every rater effect is 0")
+        zero = tuple(0.0 for _ in range(nr))
+        return RaterEffects(tuple(labels), zero, zero, tuple(Interval(0.0, 0.0, level, "rater variance 0")
+                                                              for _ in range(nr)),
+                            tuple(int(c) for c in rated.sum(axis=0)), 0.0, fit.var_targets, s2, fit.intercept, 0,
+                            "conditional modes of the crossed REML fit", tuple(warnings))
+    inv_dr = s2 / fit.var_raters
+    # mixed-model equations in the random effects with mu fixed at its estimate
+    w_t = 1.0 / (n_t + inv_dt) if math.isfinite(inv_dt) else np.zeros(nt)
+    inc = np.zeros((nt, nr))
+    np.add.at(inc, (ti, rj), 1.0)
+    zr_r = np.bincount(rj, weights=r, minlength=nr)
+    zt_r = np.bincount(ti, weights=r, minlength=nt)
+    schur = np.diag(inc.sum(axis=0) + inv_dr) - inc.T @ (w_t[:, None] * inc)
+    rhs = zr_r - inc.T @ (w_t * zt_r)
+    b = np.linalg.solve(schur, rhs)
+    cov = s2 * np.linalg.inv(schur)
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    cis = tuple(Interval(float(e - z * v), float(e + z * v), level, "conditional mode +/- z conditional SD")
+                for e, v in zip(b, sd))
+    off = int(sum(c.lower > 0 or c.upper < 0 for c in cis))
+    return RaterEffects(
+        raters=tuple(labels), effect=tuple(float(v) for v in b), sd=tuple(float(v) for v in sd), ci=cis,
+        n_ratings=tuple(int(c) for c in rated.sum(axis=0)), var_raters=fit.var_raters,
+        var_targets=fit.var_targets, var_residual=s2, intercept=fit.intercept, n_off_zero=off,
+        method="conditional modes and conditional SDs of the rater effects, crossed REML fit (as lme4 ranef)",
+        warnings=tuple(warnings + list(fit.warnings)))

@@ -46,7 +46,7 @@ import pandas as pd
 
 from validation.report.figures import agreement as plots
 from validation.stats.agreement import (agreement_detail, bland_altman, cohen_kappa, gwet_ac, icc, icc_reml,
-                         krippendorff_alpha, sem_sdc)
+                                        krippendorff_alpha, rater_effects, sem_sdc)
 from validation.battery.anonymity import anonymise
 from validation.battery.design import describe_rating_design
 from validation.battery.instruments import SPJInstrument
@@ -263,6 +263,8 @@ def reml_icc(long: pd.DataFrame, col: str, p: Mapping, k: int) -> dict:
         res["supported_forms"] = (f"{res['design']}: {forms}" + (f" (not: {nots})" if nots else "")
                                   + f"; average-measure forms refer to k = {res['k']:g} raters, a case has "
                                   f"{res['mean_ratings_per_target']:.2f} ratings on average")
+        res["rater_effects"] = _estimate(rater_effects, data, targets="target", raters="rater", ratings=col,
+                                         ci=p.ci)
     return {**res, **counts}
 
 

@@ -3,7 +3,8 @@
 Besides the metrics and figures of the current run it reads, without making them DVC dependencies:
 
 * the baseline's metrics, ``git show REV:reports/metrics/NAME.json`` (``report.baseline``, default
-  ``HEAD``: the last commit), for the "changes since" section: metrics, never data;
+  ``previous``: the last committed version of the metrics whose results differ from this run's, or a
+  revision or tag), for the "changes since" section: metrics, never data;
 * the checkout's commit and whether ``src/`` or ``instruments/`` differ from it;
 * the DVC hash of the input data folder recorded in ``dvc.lock`` by the validate stage.
 
@@ -33,9 +34,39 @@ OUT = "reports/validation_report.html"
 SUMMARY = "reports/metrics/summary.json"
 
 
-def read_baseline(root: Path, revision: Any) -> dict | None:
+PREVIOUS = "previous"
+
+
+def _committed_metrics(root: Path, commit: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in METRICS:
+        text = git(root, "show", f"{commit}:./{METRICS_DIR}/{name}.json")
+        try:
+            out[name] = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            out[name] = None
+    return out
+
+
+def _results(metrics: Any) -> Any:
+    """The metrics without their provenance: what a change in results is judged on."""
+    return {name: {k: v for k, v in (m or {}).items() if k != "provenance"} for name, m in (metrics or {}).items()}
+
+
+def previous_commit(root: Path, current: dict, max_commits: int = 50) -> str | None:
+    """The newest commit whose committed metrics differ in results from ``current`` (the previous
+    version of the metrics), looking back ``max_commits`` commits that touched them."""
+    log = git(root, "log", f"-{max_commits}", "--format=%H", "--", METRICS_DIR) or ""
+    for commit in log.split():
+        if _results(_committed_metrics(root, commit)) != _results(current):
+            return commit
+    return None
+
+
+def read_baseline(root: Path, revision: Any, current: dict | None = None) -> dict | None:
     """The baseline's metrics by stage (None where absent), with the revision, its commit and a note
-    saying why there is no baseline when there is none. ``revision`` empty or ``none``: no baseline."""
+    saying why there is no baseline when there is none. ``revision`` empty or ``none``: no baseline;
+    ``previous``: the last committed version of the metrics that differs from ``current``."""
     if revision is None or str(revision).strip().lower() in ("", "none", "false"):
         return None
     rev = str(revision).strip()
@@ -43,19 +74,27 @@ def read_baseline(root: Path, revision: Any) -> dict | None:
     if git(root, "rev-parse", "--is-inside-work-tree") != "true":
         out["note"] = "the project folder is not a git checkout"
         return out
+    if rev == PREVIOUS:
+        commit = previous_commit(root, current or {})
+        if not commit:
+            out["note"] = ("no committed version of the metrics differs from this run's: the results have not "
+                           "changed since they were first committed")
+            return out
+        out["metrics"] = _committed_metrics(root, commit)
+        out["commit"] = commit
+        out["revision"] = f"previous version of the metrics, commit {commit[:12]}"
+        return out
     commit = git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if not commit:
         out["note"] = f"git revision '{rev}' does not exist (no commit yet, or a typing error in report.baseline)"
         return out
     out["commit"] = commit
-    for name in METRICS:
-        text = git(root, "show", f"{commit}:./{METRICS_DIR}/{name}.json")
-        try:
-            out["metrics"][name] = json.loads(text) if text else None
-        except json.JSONDecodeError:
-            out["metrics"][name] = None
+    out["metrics"] = _committed_metrics(root, commit)
     if not any(out["metrics"].values()):
         out["note"] = f"the metrics files are not in revision '{rev}' ({commit[:12]}): they were never committed there"
+    elif current is not None and _results(out["metrics"]) == _results(current):
+        out["note"] = (f"revision '{rev}' ({commit[:12]}) holds this run's own results, so there is nothing to "
+                       f"compare; set report.baseline to '{PREVIOUS}' or to an earlier revision or tag")
     return out
 
 
@@ -98,7 +137,7 @@ def run(root: Path, config: Config, out: str = OUT) -> None:
         metrics[name] = json.loads(path.read_text(encoding="utf-8"))
     fig_root = root / "reports/figures"
     figs = {f.relative_to(fig_root).as_posix(): f.read_text(encoding="utf-8") for f in sorted(fig_root.rglob("*.svg"))}
-    baseline = read_baseline(root, p.baseline)
+    baseline = read_baseline(root, p.baseline, metrics)
     version = checkout_version(root, config)
     html = build_report(metrics, figs, params=p.as_dict(), baseline=baseline, version=version)
     with atomic_outputs(root) as outputs:

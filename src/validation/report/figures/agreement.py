@@ -250,6 +250,34 @@ def agreement_figures(metrics: Mapping, indicators: Sequence[str], additional: S
         bands=ib)
     yield "bland_altman_domains.svg", bland_altman_panels(
         bland_altman, "VERA domain totals: Bland-Altman, first two independent ratings")
+    effects = (dom.get("risk_total") or {}).get("reml", {}).get("rater_effects")
+    if _estimated(effects):
+        yield "rater_severity.svg", caterpillar(effects, "Rater severity on the risk total",
+                                                f"rater effect (points) with {ci:.0%} interval; 0 = the average rater")
+
+
+def caterpillar(effects: Mapping, title: str, xlabel: str) -> plt.Figure:
+    """Rater effects sorted from the most lenient to the most severe, each with its interval, and
+    the line of the average rater; the raters whose interval excludes 0 are drawn in full colour."""
+    order = np.argsort(effects["effect"])
+    names = [effects["raters"][i] for i in order]
+    est = np.array(effects["effect"])[order]
+    lo = np.array([effects["ci"][i]["lower"] for i in order])
+    hi = np.array([effects["ci"][i]["upper"] for i in order])
+    off = (lo > 0) | (hi < 0)
+    fig, ax = plt.subplots(figsize=(6.2, 0.45 * len(names) + 1.3))
+    y = np.arange(len(names))
+    ax.axvline(0.0, color="#57606a", lw=1)
+    for i in y:
+        colour = "#b2182b" if off[i] else "#8c959f"
+        ax.plot([lo[i], hi[i]], [i, i], color=colour, lw=2)
+        ax.plot(est[i], i, "o", color=colour, ms=6)
+    ax.set_yticks(y, names)
+    ax.set_xlabel(xlabel)
+    ax.set_title(f"{title}: {int(off.sum())} of {len(names)} raters off 0", loc="left")
+    ax.grid(axis="x", color="#d0d7de", lw=0.6)
+    fig.tight_layout()
+    return fig
 
 
 def forest_csv(metrics: Mapping, indicators: Sequence[str], gwet_weights: str) -> str:
