@@ -90,6 +90,18 @@ def counts_with_total(cells: Mapping[str, Any], k: int) -> dict[str, str]:
     return {key: count(shown.get(key), k) for key in cells}
 
 
+# names of the metrics' variables as a reader says them
+HUMAN = {"risk_total": "risk total", "summary_risk": "summary risk judgement"}
+
+
+def human(name: Any) -> str:
+    """A variable's name for the page: ``risk_total`` -> ``risk total``; comparisons ``a vs b`` too."""
+    text = str(name)
+    for key, words in HUMAN.items():
+        text = re.sub(rf"\b{key}\b", words, text)
+    return text
+
+
 VERDICT_CLASS = {"meets": "v-meets", "inconclusive": "v-inconclusive", "does not meet": "v-fails",
                  "no evidence beyond chance": "v-chance",
                  "filled": "v-meets", "beyond sampling error": "v-fails",

@@ -296,7 +296,8 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     for name in sorted(figs):
         if name.startswith("reliability/item_total_"):
             what = name.split("item_total_", 1)[1].rsplit(".", 1)[0].replace("_", " ")
-            out.append(fig(figs, name, f"Item-rest correlations and alpha if the item is dropped: {what}"))
+            out.append(fig(figs, name, f"Corrected item-total (item-rest) correlations, {what}; the dashed line "
+                                       "marks 0.30 (Nunnally & Bernstein 1994), items below it in red"))
     return V.section("reliability", out)
 
 
@@ -609,7 +610,7 @@ def agreement_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
                 f"{H.count(ir.get('n_cases'), k)} cases reassessed by the same rater, "
                 f"{H.num(mb.get('min'), 0)} to {H.num(mb.get('max'), 0)} months apart (median "
                 f"{H.num(mb.get('median'), 0)}). {cap(ir.get('sample', ''))}.")))
-            rows = [[code, _icc_cell(g(b, "forms", "ICC2")) if isinstance(b, Mapping) and "not_estimable" not in b
+            rows = [[H.human(code), _icc_cell(g(b, "forms", "ICC2")) if isinstance(b, Mapping) and "not_estimable" not in b
                      else _ne_or(b or {"not_estimable": "missing from the metrics"}), H.count(g(b, "n_targets"), k)]
                     for code, b in (ir.get("domain_icc") or {}).items()]
             rows.append(["summary risk, weighted kappa", _cell(ir.get("summary_risk"), "kappa"),
@@ -705,7 +706,7 @@ def predictive_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k
         base = "" if H.suppressed(b.get("events"), k) else f", base rate {H.num(b.get('base_rate'))}"
         out.append(V.Heading(3, V.line(f"{outcome}: {H.count(b.get('events'), k)} events in "
                                        f"{H.count(b.get('n'), k)} cases{base}"), f"predictive-{slug(outcome)}"))
-        rows = [_predictor_row(name, e, p, t, k) for name, e in (b.get("predictors") or {}).items()
+        rows = [_predictor_row(H.human(name), e, p, t, k) for name, e in (b.get("predictors") or {}).items()
                 if isinstance(e, Mapping)]
         out.append(V.table(["predictor", "events", "n", "AUC [DeLong CI]", "BCa CI", "Harrell's C [CI]",
                             "Uno's C [CI]", "HR per SD [CI]"], rows))
@@ -715,11 +716,11 @@ def predictive_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k
             for tst in comp["tests"]:
                 dl = tst.get("delong") or {}
                 if "not_estimable" in tst or "not_estimable" in dl:
-                    crow.append([tst.get("label", ""), _ne_or(tst if "not_estimable" in tst else dl), "", "", ""])
+                    crow.append([H.human(tst.get("label", "")), _ne_or(tst if "not_estimable" in tst else dl), "", "", ""])
                 elif not dl:
-                    crow.append([tst.get("label", ""), H.DASH, "", "", ""])
+                    crow.append([H.human(tst.get("label", "")), H.DASH, "", "", ""])
                 else:
-                    crow.append([tst.get("label", ""), H.count(tst.get("events"), k),
+                    crow.append([H.human(tst.get("label", "")), H.count(tst.get("events"), k),
                                  H.est(dl.get("difference"), dl.get("ci")), H.pval(dl.get("p")),
                                  H.pval(tst.get("p_holm"))])
             out += [V.Heading(4, V.line("Paired comparisons")), V.table(

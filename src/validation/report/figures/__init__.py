@@ -6,6 +6,7 @@ Plot functions take plain numbers (never raw case data) and return a matplotlib 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -33,8 +34,9 @@ def save_svg(fig: plt.Figure, path: str | Path) -> None:
 
 
 def item_bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str,
-              reference: float | None = None) -> plt.Figure:
-    """Horizontal bars, one per item (e.g. corrected item-total correlations)."""
+              reference: float | None = None, reference_label: str = "") -> plt.Figure:
+    """Horizontal bars, one per item (e.g. corrected item-total correlations), with a dashed
+    reference line named by ``reference_label`` (its source)."""
     n = len(labels)
     fig, ax = plt.subplots(figsize=(5.5, 0.22 * n + 1.0))
     v = np.asarray(values, dtype=float)
@@ -43,7 +45,9 @@ def item_bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel
                                          for x in np.nan_to_num(v)])
     ax.set_yticks(y, labels)
     if reference is not None:
-        ax.axvline(reference, color="grey", lw=0.8, ls="--")
+        ax.axvline(reference, color="grey", lw=0.8, ls="--", label=reference_label or None)
+        if reference_label:
+            ax.legend(loc="lower right", frameon=False, fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left")
     return fig
@@ -111,21 +115,31 @@ def roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], ti
 
 
 def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title: str,
-            row_groups: Sequence[str] | None = None, vmax: float = 1.0) -> plt.Figure:
-    """A loadings-style heat map (diverging colours centred on 0), with an optional group label per row."""
+            row_groups: Sequence[str] | None = None, vmax: float = 1.0, rows_per_panel: int = 34) -> plt.Figure:
+    """A loadings-style heat map (diverging colours centred on 0), with an optional group label per
+    row; long tables are split into side-by-side panels of ``rows_per_panel`` rows so that the
+    labels stay legible when the figure is printed on A4 (8-point labels, 7-point values)."""
     v = np.asarray(values, dtype=float)
     n, m = v.shape
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * m + (1.0 if row_groups is not None else 0), 0.16 * n + 1.2))
-    im = ax.imshow(v, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
     labels = [f"{r}  ({g})" for r, g in zip(row_labels, row_groups)] if row_groups is not None else list(row_labels)
-    ax.set_yticks(np.arange(n), labels, fontsize=6)
-    ax.set_xticks(np.arange(m), col_labels)
-    ax.xaxis.tick_top()
-    for i in range(n):
-        for j in range(m):
-            if abs(v[i, j]) >= 0.3:
-                ax.text(j, i, f"{v[i, j]:.2f}", ha="center", va="center", fontsize=5,
-                        color="white" if abs(v[i, j]) > 0.6 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    ax.set_title(title, loc="left", pad=18)
+    panels = max(1, math.ceil(n / rows_per_panel))
+    per = math.ceil(n / panels)
+    width = 1.9 + 0.7 * m + (0.5 if row_groups is not None else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(width * panels + 0.6, 0.2 * per + 1.3), squeeze=False,
+                             gridspec_kw={"wspace": 1.1})     # room for the next panel's labels
+    im = None
+    for p, ax in enumerate(axes[0]):
+        rows = range(p * per, min(n, (p + 1) * per))
+        block = v[list(rows)]
+        im = ax.imshow(block, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
+        ax.set_yticks(np.arange(len(rows)), [labels[i] for i in rows], fontsize=8)
+        ax.set_xticks(np.arange(m), [str(c).replace(" (", "\n(") for c in col_labels], fontsize=8)
+        ax.xaxis.tick_top()
+        for i in range(len(rows)):
+            for j in range(m):
+                if abs(block[i, j]) >= 0.3:
+                    ax.text(j, i, f"{block[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if abs(block[i, j]) > 0.6 else "black")
+    fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02)
+    fig.suptitle(title + ("  (loadings of at least 0.30 printed)"), x=0.01, ha="left", fontsize=10)
     return fig

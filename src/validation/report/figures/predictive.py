@@ -70,15 +70,12 @@ def km_figure(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], tit
     gs = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.35 + 0.22 * len(names)], hspace=0.42)
     ax = fig.add_subplot(gs[0])
     tab = fig.add_subplot(gs[1], sharex=ax)
-    lowest = 1.0
     for i, name in enumerate(names):
         t, s = (np.asarray(v, dtype=float) for v in curves[name])
         ax.step(t, s, where="post", lw=1.3, color=_BAND_COLOURS[i % len(_BAND_COLOURS)], label=name)
-        if s.size:
-            lowest = min(lowest, float(np.nanmin(s)))
     tmax = max([float(np.max(curves[n][0])) for n in names if len(curves[n][0])] + [float(max(risk_times or [1]))])
     ax.set_xlim(0, tmax * 1.02)
-    ax.set_ylim(max(0.0, min(0.8, lowest - 0.05)), 1.005)
+    ax.set_ylim(0.0, 1.005)                  # from 0: a cut axis makes small differences look large
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
@@ -170,6 +167,7 @@ def operating_points(cutoffs: Mapping | None) -> dict[str, tuple[float, float]]:
 
 def _roc_legend(name: str, auc: Mapping) -> str:
     """A curve's legend: the predictor with its AUC and interval, or the name alone when declined."""
+    name = {"risk_total": "risk total", "summary_risk": "summary risk judgement"}.get(name, name)
     if "auc" not in auc:
         return name
     return f"{name}: AUC {auc['auc']:.2f} [{auc['ci']['lower']:.2f}, {auc['ci']['upper']:.2f}]"

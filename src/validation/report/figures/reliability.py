@@ -27,4 +27,5 @@ def reliability_figures(blocks: Mapping[str, Mapping[str, Mapping]]) -> Iterator
             values = [it["r_drop"] for it in alpha["items"].values()]
             yield f"item_total_{group}_{code}.svg", item_bars(
                 labels, values, f"{group.upper()} {code}: corrected item-total correlation",
-                "item-rest correlation (r.drop)", reference=0.3)
+                "item-rest correlation (r.drop)", reference=0.3,
+                reference_label="0.30: Nunnally & Bernstein (1994)")
