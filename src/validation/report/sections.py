@@ -218,6 +218,14 @@ def data_section(dq: Mapping, k: int) -> V.Section:
 # reliability
 
 
+def _n_used(d: Any, n_row: Any, k: int) -> V.Line:
+    """The cases an estimate rests on and how missing answers were handled, when fewer than the row's n."""
+    if not isinstance(d, Mapping) or "not_estimable" in d or not H.is_num(d.get("n")) or d.get("n") == n_row:
+        return ()
+    how = str(d.get("missing", "")).split(":")[0]
+    return V.line(V.BR, V.muted(f"n = {H.count(d['n'], k)}" + (f", {how}" if how else "")))
+
+
 def _group_table(blocks: Mapping, grouping: str, k: int) -> V.Table | None:
     groups: list[str] = []
     for b in blocks.values():
@@ -261,7 +269,8 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     for code, b in doms.items():
         ov, od = b.get("overall") or {}, b.get("ordinal") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
-                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")), _cell(ov.get("omega"), "omega", t["omega"]),
+                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")),
+                     _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k),
                      _cell(od.get("alpha"), "alpha"), _cell(od.get("omega"), "omega")])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'vera', 'instrument') or 'VERA'} domains")),
@@ -276,7 +285,7 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
         ov = b.get("overall") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
                      _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")),
-                     _cell(ov.get("omega"), "omega", t["omega"])])
+                     _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k)])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'sq', 'instrument') or 'SQ'} scales")),
                 V.table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]"], rows, 2)]
