@@ -189,3 +189,27 @@ def test_no_data_quality_line_gives_a_hidden_count_back():
             if isinstance(col_n, int):
                 facts.append(({(r, c): 1.0 for r, row in table.items() if c in row}, float(col_n)))
         _assert_safe(cells, facts, key)
+
+
+def test_no_net_benefit_gives_a_small_count_back():
+    """NB = TP/n - FP/n * pt/(1 - pt): the intruder solves it for whole TP and FP."""
+    m = _load("predictive")
+    seen = 0
+    for outcome, b in m["outcomes"].items():
+        cal = ((b.get("predictors") or {}).get("risk_total") or {}).get("calibration")
+        if not isinstance(cal, dict) or "net_benefit" not in cal:
+            continue
+        n, events = cal["n"], cal["events"]
+        assert "treated_events" not in cal and "treated_non_events" not in cal
+        for pt, nb in zip(cal["thresholds"], cal["net_benefit"]):
+            if nb is None:
+                seen += 1
+                continue
+            w = pt / (1 - pt)
+            solutions = [(round(n * nb + fp * w), fp) for fp in range(n - events + 1)
+                         if abs(n * nb + fp * w - round(n * nb + fp * w)) < 1e-6 and 0 <= round(n * nb + fp * w) <= events]
+            assert solutions, (outcome, pt)
+            if len(solutions) == 1:                  # pinned: then no count of it may be small
+                tp, fp = solutions[0]
+                assert not any(0 < c < K for c in (tp, events - tp, fp, n - events - fp)), (outcome, pt)
+    assert seen >= 1, "the default battery has thresholds to withhold: the test must see one"

@@ -122,6 +122,7 @@ class PredictiveConfig(Section):
     min_rated: Share = 0.8
     outcomes: Annotated[tuple[StrictStr, ...], Field(min_length=1)] = ("extremist", "violent", "any")
     n_boot: Annotated[StrictInt, Field(ge=2)] = 2000
+    calibration_n_boot: Annotated[StrictInt, Field(ge=0)] = 200
     seed: Seed = 4
     base_rates: Annotated[tuple[Level, ...], Field(min_length=1)] = (0.01, 0.05)
     risk_total_cutoffs: Annotated[tuple[StrictFloat, ...], Field(min_length=1)] = (1.5, 2.0, 2.5)

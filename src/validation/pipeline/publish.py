@@ -16,7 +16,8 @@ give the count back):
   AUC of a horizon with a hidden count rounded to 2 decimals (its full digits are concordant pairs
   over cases x controls, which would give the count back);
 * ROC points whose 2x2 table holds a count of 1 to k-1 (dropped from the metrics, the figure and
-  roc.csv; the ends (0, 0) and (1, 1) stay).
+  roc.csv; the ends (0, 0) and (1, 1) stay);
+* the net benefit of the decision curve at thresholds where such a count is treated or not.
 """
 
 from __future__ import annotations
@@ -150,6 +151,23 @@ def _protect_bands(b: dict, k: int) -> dict:
     return b
 
 
+def _protect_decision_curve(cal: dict, k: int) -> dict:
+    """The net benefit at each threshold is TP/n - FP/n * pt/(1 - pt): withheld where the treated or
+    untreated events or non-events number 1 to k-1 (whole counts solve that equation); the counts
+    themselves are not published."""
+    if "net_benefit" not in cal:
+        return cal
+    cal = dict(cal)
+    tp, fp = cal.pop("treated_events"), cal.pop("treated_non_events")
+    events, n = cal["events"], cal["n"]
+    keep = [not any(primary(int(c), k) for c in (a, events - a, b, n - events - b)) for a, b in zip(tp, fp)]
+    cal["net_benefit"] = [v if ok else None for v, ok in zip(cal["net_benefit"], keep)]
+    if not all(keep):
+        cal["suppressed"] = (f"net benefit withheld at {keep.count(False)} threshold(s) where 1 to {k - 1} events or "
+                             "non-events are treated or untreated")
+    return cal
+
+
 def protect_outcome(block: Mapping, k: int) -> dict:
     """One outcome's predictive metrics with every count table protected (see the module notes)."""
     out = copy.deepcopy(dict(block))
@@ -163,6 +181,8 @@ def protect_outcome(block: Mapping, k: int) -> dict:
             e["roc"] = _protect_roc(e["roc"], events, nonevents, k)
         if isinstance(e.get("time_dependent_auc"), list):
             e["time_dependent_auc"] = _protect_td_auc(e["time_dependent_auc"], k)
+        if isinstance(e.get("calibration"), dict):
+            e["calibration"] = _protect_decision_curve(e["calibration"], k)
     if "bands" in out:
         out["bands"] = _protect_bands(out["bands"], k)
     return out

@@ -699,6 +699,34 @@ def _predictor_row(name: str, e: Mapping, p: Mapping, t: Mapping, k: int) -> lis
             _cell(e.get("harrell_c"), "c"), _cell(e.get("uno_c"), "c"), hr]
 
 
+def _risk_model_blocks(c: Any, outcome: str, figs: Figs, fig: FigureCounter) -> list:
+    """The risk total as a logistic risk model: calibration, Brier score and C, apparent and
+    corrected for optimism, and the decision curve."""
+    if not isinstance(c, Mapping):
+        return []
+    head = V.Heading(4, V.line("Risk total as a risk model: calibration and net benefit"))
+    if "not_estimable" in c:
+        return [head, V.Para(V.line(V.ne(c["not_estimable"])))]
+    rows = [[name, H.num(g(c, key, "apparent"), 4 if key == "brier" else 3),
+             H.num(g(c, key, "corrected"), 4 if key == "brier" else 3)]
+            for key, name in (("slope", "calibration slope"), ("intercept", "calibration intercept"),
+                              ("brier", "Brier score"), ("c", "C statistic"))]
+    slope = g(c, "slope", "corrected")
+    reading = ("" if not H.is_num(slope) else
+               f" A corrected slope of {H.num(slope, 2)} means that in new cases the predicted risks would be "
+               + ("too extreme (shrink them)" if slope < 0.9 else "too modest (they spread too little)" if slope > 1.1
+                  else "about right in spread") + ".")
+    return [head, V.table(["", "apparent", f"corrected for optimism ({c.get('n_boot')} bootstrap refits)"], rows),
+            V.Para(V.line("A logistic model of the outcome on the risk total, checked as Harrell et al. (1996) "
+                          "advise: the slope and intercept of the outcome on the model's linear predictor (1 and 0 "
+                          "on the cases it was fitted to), the Brier score (mean squared error of the predicted "
+                          "risks) and C." + reading + " The decision curve (Vickers & Elkin 2006) weighs the events "
+                          "caught against the non-events treated at each threshold risk for acting."), "muted"),
+            fig(figs, f"predictive/decision_{outcome}.svg",
+                f"Decision curve, {outcome} recidivism: net benefit of acting on the risk total's predicted risk, "
+                "of acting on everyone and on no one")]
+
+
 def predictive_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k: int) -> V.Section:
     title = V.Heading(2, V.line("Predictive validity"))
     if not m:
@@ -737,6 +765,7 @@ def predictive_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k
         preds = b.get("predictors") or {}
         for key, name in (("summary_risk", "summary judgement"), ("risk_total", "risk total")):
             out += _cutoff_tables(name, g(preds, key, "cutoffs"), k)
+        out += _risk_model_blocks(g(preds, "risk_total", "calibration"), outcome, figs, fig)
         bands = b.get("bands") or {}
         cal = bands.get("calibration") or {}
         if cal.get("bands"):

@@ -27,6 +27,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "auc_standard_error": "precision",
     "auc_sample_size": "precision",
     "scaled_sample_size": "precision",
+    "logistic_calibration": "calibration",
+    "net_benefit": "calibration",
     "cronbach_alpha": "reliability",
     "omega": "reliability",
     "item_statistics": "reliability",

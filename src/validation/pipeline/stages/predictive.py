@@ -33,6 +33,7 @@ from validation.pipeline.config import Config, PredictiveConfig
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.progress import progress
 from validation.pipeline.publish import protect_curve, protect_outcome
+from validation.stats.calibration import logistic_calibration
 from validation.pipeline.provenance import provenance
 from validation.report.methods import predictive_method
 
@@ -227,6 +228,9 @@ def predictor_block(name: str, dirn: str, d: pd.DataFrame, st: PredictiveConfig,
         entry["roc"] = {"not_estimable": str(exc)}
     if cut is not None:
         entry["cutoffs"] = _cutoffs(y, s, dirn, cut["thresholds"], cut["labels"], st, cut.get("extra"))
+    if name == RISK_TOTAL:
+        entry["calibration"] = estimate(logistic_calibration, y, _risk(s, dirn), n_boot=st.calibration_n_boot,
+                                        seed=st.seed)
     entry["harrell_c"] = estimate(harrell_c, time, y, s, ci=st.ci, direction=dirn)
     entry["uno_c"] = _uno_block(time, y, s, dirn, st)
     entry["cox"] = _cox_block(time, y, s, name, st)

@@ -22,7 +22,8 @@ import numpy as np
 from validation.report.figures import roc_curves, save_svg
 from validation.stats.survival import KmCurve
 
-__all__ = ["save_svg", "count_label", "roc_figure", "km_figure", "calibration_figure", "thin", "roc_points",
+__all__ = ["save_svg", "count_label", "roc_figure", "km_figure", "calibration_figure", "decision_curve", "thin",
+           "roc_points",
            "km_steps", "operating_points", "predictive_figures", "roc_csv", "km_csv"]
 
 _BAND_COLOURS = ("#4393c3", "#f4a582", "#b2182b", "#762a83", "#1b7837")
@@ -165,6 +166,27 @@ def operating_points(cutoffs: Mapping | None) -> dict[str, tuple[float, float]]:
     return pts
 
 
+def decision_curve(thresholds: Sequence[float], model: Sequence[float | None], treat_all: Sequence[float],
+                   title: str) -> plt.Figure:
+    """Net benefit of acting on the model's predicted risk, of treating everyone and of treating no
+    one, across decision thresholds (Vickers & Elkin 2006); withheld points are left out."""
+    t = np.asarray(thresholds, dtype=float)
+    m = np.array([np.nan if v is None else v for v in model], dtype=float)
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    ax.plot(t, m, "o-", ms=2.5, color="#b2182b", label="risk total (logistic model)")
+    ax.plot(t, np.asarray(treat_all, dtype=float), "--", color="#4393c3", label="treat everyone")
+    ax.axhline(0.0, color="#57606a", lw=1, label="treat no one")
+    top = np.nanmax(np.concatenate([m[np.isfinite(m)], [float(treat_all[0]) if len(treat_all) else 0.0, 0.01]]))
+    ax.set_ylim(-0.2 * top, 1.15 * top)
+    ax.set_xlabel("threshold risk for acting")
+    ax.set_ylabel("net benefit")
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(color="#d0d7de", lw=0.5)
+    fig.tight_layout()
+    return fig
+
+
 def _roc_legend(name: str, auc: Mapping) -> str:
     """A curve's legend: the predictor with its AUC and interval, or the name alone when declined."""
     name = {"risk_total": "risk total", "summary_risk": "summary risk judgement"}.get(name, name)
@@ -194,6 +216,10 @@ def predictive_figures(outcomes: Mapping[str, Mapping], roc: Mapping[str, Mappin
         if curves:
             points = operating_points(block["predictors"].get(marked_predictor, {}).get("cutoffs"))
             yield f"roc_{outcome}.svg", roc_figure(curves, f"ROC, {head}", points)
+        cal = block["predictors"].get("risk_total", {}).get("calibration")
+        if isinstance(cal, Mapping) and "net_benefit" in cal:
+            yield f"decision_{outcome}.svg", decision_curve(cal["thresholds"], cal["net_benefit"],
+                                                           cal["net_benefit_all"], f"Decision curve, {head}")
         bands = km.get(outcome)
         if bands is None:
             continue
