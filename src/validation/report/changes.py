@@ -298,6 +298,6 @@ def changes_section(current: Mapping[str, Mapping], baseline: Mapping | None, k:
               STATUS[c.status]] for c in other], left=2, also_left=(-1,))]
     if not changes and not inputs:
         out.append(V.Para(V.line("Nothing moved.")))
-    digest = V.line(f"Since baseline ", where, f": {moved:,} values moved, ",
+    digest = V.line("Since baseline ", where, f": {moved:,} values moved, ",
                     V.b(f"{n['beyond']:,} beyond sampling error"), " (", V.link("changes", "changes"), ").")
     return V.section("changes", out), digest

@@ -13,7 +13,7 @@ from validation.report import html as H
 from validation.report import view as V
 from validation.report import verdicts as VD
 from validation.report.rules import auc_band
-from validation.report.summary import g
+from validation.report.summary import configural_fit, g
 
 Figs = Mapping[str, str]
 
@@ -427,20 +427,13 @@ def structure_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
             rows.append(row)
         out.append(V.table(FIT_HEADER + ["\u0394CFI", "\u0394RMSEA", "step"], rows))
         freed = ", ".join(inv.get("freed_intercepts") or []) or "none"
-        misses = VD.fit_misses(_configural(inv), {key: t[key] for key in ("cfi", "tli", "rmsea", "srmr")})
+        misses = VD.fit_misses(configural_fit(inv), {key: t[key] for key in ("cfi", "tli", "rmsea", "srmr")})
         if misses:
             out.append(V.Para(V.line(V.b("No invariance step is reached: "), _misfit_text(m, inv, misses, k)), "warn"))
         else:
             out.append(V.Para(V.line("Level reached: ", V.b(inv.get("level")), f"; intercepts freed: {freed}. "
                                      f"Criteria: {_criteria_text(inv.get('criteria'))} (Chen 2007).")))
     return V.section("structure", out)
-
-
-def _configural(inv: Mapping) -> Mapping:
-    for st in inv.get("steps") or []:
-        if isinstance(st, Mapping) and st.get("name") == "configural":
-            return st.get("fit") or {}
-    return {}
 
 
 def _criteria_text(c: Any) -> str:

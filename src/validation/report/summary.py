@@ -12,7 +12,7 @@ from validation.report import html as H
 from validation.report import view as V
 from validation.report import verdicts as VD
 from validation.report.rules import auc_band, short_source, threshold_text
-from validation.report.verdicts import CHANCE, FAILS, INCONCLUSIVE, MEETS, NE, NULL_VALUES, OUTCOMES
+from validation.report.verdicts import FAILS, MEETS, NE, NULL_VALUES, OUTCOMES
 
 AREAS = (("reliability", "Reliability", "reliability"),
          ("structure", "Factor structure", "structure"),

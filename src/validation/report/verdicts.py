@@ -43,9 +43,6 @@ class Verdict:
     n_to_decide: int | None = None
     n_method: str = ""
 
-    def __iter__(self):                 # (outcome, reason) = verdict
-        return iter((self.outcome, self.reason))
-
 
 def judge(value: Any, lower: Any = None, upper: Any = None, *, minimum: float | None = None,
           maximum: float | None = None, null_value: float | None = None,

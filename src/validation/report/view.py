@@ -8,9 +8,9 @@ is a list of :class:`Section` objects holding blocks (:class:`Heading`, :class:`
 
 Examples
 --------
->>> p = Para(line("n = ", count(3, 5), " ", badge("meets")))
->>> [r.text for r in p.text]
-['n = ', '<5', ' ', 'meets']
+>>> p = Para(line("n = ", b("<5"), " ", badge("meets")))
+>>> [(r.text, r.style) for r in p.text]
+[('n = ', ''), ('<5', 'b'), (' ', ''), ('meets', 'badge')]
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable, Mapping, Sequence
 
-from validation.report import html as H
 
-__all__ = ["Run", "Line", "line", "b", "code", "mono", "muted", "ne", "link", "badge", "BR", "count",
+__all__ = ["Run", "Line", "line", "b", "code", "mono", "muted", "ne", "link", "badge", "BR",
            "Heading", "Para", "Bullets", "Table", "Figure", "Section", "Block"]
 
 
@@ -99,11 +98,6 @@ def badge(verdict: str) -> Run:
 
 
 BR = Run("", "br")
-
-
-def count(n: Any, k: int) -> str:
-    """A count of cases as text, ``<k`` when 0 < n < k."""
-    return H.count(n, k)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from validation.stats._checks import check_n_boot, check_random_state
+from validation.stats.predictive import _placements
 from validation.stats.results import NotEstimable
 
 __all__ = ["LogisticCalibration", "logistic_calibration", "net_benefit"]
@@ -72,12 +73,7 @@ def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _c_index(p: np.ndarray, y: np.ndarray) -> float:
     """C statistic (AUC, ties counting one half) of predicted risks."""
-    from scipy.stats import rankdata
-
-    r = rankdata(p)
-    n1 = int(y.sum())
-    n0 = y.size - n1
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return _placements(y == 1, p, "higher")[0]
 
 
 def _expit(v: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from validation.report.figures import roc_curves, save_svg
+from validation.report.html import human
 from validation.stats.survival import KmCurve
 
 __all__ = ["save_svg", "count_label", "roc_figure", "km_figure", "calibration_figure", "decision_curve", "thin",
@@ -189,7 +190,7 @@ def decision_curve(thresholds: Sequence[float], model: Sequence[float | None], t
 
 def _roc_legend(name: str, auc: Mapping) -> str:
     """A curve's legend: the predictor with its AUC and interval, or the name alone when declined."""
-    name = {"risk_total": "risk total", "summary_risk": "summary risk judgement"}.get(name, name)
+    name = human(name)
     if "auc" not in auc:
         return name
     return f"{name}: AUC {auc['auc']:.2f} [{auc['ci']['lower']:.2f}, {auc['ci']['upper']:.2f}]"
