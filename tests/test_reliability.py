@@ -440,3 +440,76 @@ def test_item_statistics_edge_cases():
         item_statistics(data, scale=(5, 1))
     with pytest.raises(ValueError, match="low_variance_sd"):
         item_statistics(data, low_variance_sd=-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# omega from full-information ML (missing="ml"): lavaan's defined parameter, tests/reference/omega_fiml
+# (written by tests/reference/R/omega_fiml.R)
+# --------------------------------------------------------------------------------------------------
+
+FIML_REF = json.loads((REF / "omega_fiml" / "reference.json").read_text())
+
+
+def fiml_items(name: str) -> pd.DataFrame:
+    if name == "cfa_fiml_hs":
+        return pd.read_csv(REF / name / "data.csv")[[f"x{j}" for j in range(1, 7)]]
+    x = pd.read_csv(REF / name / "items.csv")
+    return x[FIML_REF[name]["items"]]
+
+
+@pytest.mark.parametrize("name", ["rel_missing", "relx_ordinal3_missing", "cfa_fiml_hs", "rel_5pt"])
+def test_omega_fiml_as_lavaan_defined_parameter(name):
+    ref = FIML_REF[name]
+    res = omega(fiml_items(name), missing="ml")
+    assert res.n == ref["ntotal"] and res.df == ref["df"]
+    assert res.omega == pytest.approx(ref["omega"], abs=1e-6)
+    assert res.se == pytest.approx(ref["se"], abs=1e-7)
+    assert res.ci.lower == pytest.approx(ref["ci_lower"], abs=1e-6)
+    assert res.ci.upper == pytest.approx(ref["ci_upper"], abs=1e-6)
+    assert res.ci.level == 0.95 and res.ci.method.startswith("Wald, delta-method")
+    assert res.chisq == pytest.approx(ref["chisq"], abs=1e-5)
+    for item, lam in ref["loadings"].items():
+        assert res.items[item].loading == pytest.approx(lam, abs=1e-5)
+        assert res.items[item].residual_variance == pytest.approx(ref["residuals"][item], abs=1e-5)
+    assert res.missing.startswith("full information ML") and res.n_boot is None
+
+
+def test_omega_fiml_counts_every_case_that_listwise_drops():
+    x = fiml_items("rel_missing")
+    full, listwise = omega(x, missing="ml", ci=None), omega(x, ci=None)
+    assert full.n == len(x) > listwise.n == len(x.dropna())
+    assert full.ci is None and full.se == pytest.approx(FIML_REF["rel_missing"]["se"], abs=1e-7)
+
+
+def test_omega_fiml_on_complete_data_equals_complete_case_ml():
+    x = fiml_items("rel_5pt")
+    assert omega(x, missing="ml", ci=None).omega == pytest.approx(omega(x, ci=None).omega, abs=1e-7)
+
+
+def test_omega_fiml_not_estimable_names_the_item():
+    x = pd.read_csv(REF / "relx_ordinal3_missing" / "items.csv")  # v07 is constant
+    with pytest.raises(NotEstimable, match=r"without variance: v07"):
+        omega(x, missing="ml")
+    with pytest.raises(NotEstimable, match="at least 3 items"):
+        omega(x[["v01", "v02"]], missing="ml")
+    with pytest.raises(ValueError, match="missing: expected"):
+        omega(x, missing="pairwise")
+
+
+def test_omega_fiml_keeps_the_callers_row_labels_in_its_notes():
+    x = fiml_items("cfa_fiml_hs")
+    x.index = [f"case{i}" for i in range(len(x))]
+    res = omega(x, missing="ml")
+    assert any("rows case16, case229" in w for w in res.warnings)
+
+
+def test_cfa_vcov_is_the_covariance_of_the_estimates_and_stays_out_of_json():
+    from validation.stats.cfa import cfa
+
+    res = cfa("F =~ x1 + x2 + x3 + x4 + x5 + x6", fiml_items("cfa_fiml_hs"), std_lv=True, missing="ml")
+    v = res.vcov
+    free = [p for p in res.parameters if p.free]
+    assert list(v.index) == [f"{p.lhs}{p.op}{p.rhs}" for p in free] == list(v.columns)
+    assert np.allclose(v.to_numpy(), v.to_numpy().T)
+    assert np.sqrt(np.diag(v)) == pytest.approx([p.se for p in free], rel=1e-12)
+    assert "vcov" not in to_dict(res) and "parameters" in to_dict(res)

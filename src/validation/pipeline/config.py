@@ -65,6 +65,7 @@ class ReliabilityConfig(Section):
     ordinal_n_boot: Annotated[StrictInt, Field(ge=10)] = 500
     seed: Seed = 1
     min_cases: Annotated[StrictInt, Field(ge=2)] = 30
+    omega_missing: Literal["ml", "listwise"] = "ml"
 
 
 class InvarianceCriteria(Section):

@@ -23,8 +23,11 @@ def reliability_method(params: Any) -> dict[str, Any]:
     return {
         "alpha": f"Cronbach's alpha (raw and standardized), {params.ci_method} {params.ci:.0%} interval; "
                  "item-rest correlations and alpha if an item is dropped (as psych::alpha)",
-        "omega": "McDonald's omega total from a one-factor maximum-likelihood model on the covariance matrix, "
-                 "bootstrap percentile interval",
+        "omega": "McDonald's omega total from a one-factor maximum-likelihood model, " + (
+            "fitted by full-information ML to every case with an answer (Arbuckle 1996), Wald interval from the "
+            "delta-method standard error (as lavaan's omega := ... with missing = 'ml')"
+            if params.omega_missing == "ml" else
+            "fitted to the complete cases, bootstrap percentile interval"),
         "vera_sample": "one rating form per case on occasion 1: the consensus rating where one was made, "
                        "otherwise the first independent rating",
         "not_rated": (f"rule '{params.not_rated_rule}': " + (

@@ -219,11 +219,13 @@ def data_section(dq: Mapping, k: int) -> V.Section:
 
 
 def _n_used(d: Any, n_row: Any, k: int) -> V.Line:
-    """The cases an estimate rests on and how missing answers were handled, when fewer than the row's n."""
-    if not isinstance(d, Mapping) or "not_estimable" in d or not H.is_num(d.get("n")) or d.get("n") == n_row:
+    """How an estimate handled missing answers, with the cases it rests on when fewer than the row's n."""
+    if not isinstance(d, Mapping) or "not_estimable" in d:
         return ()
     how = str(d.get("missing", "")).split(":")[0]
-    return V.line(V.BR, V.muted(f"n = {H.count(d['n'], k)}" + (f", {how}" if how else "")))
+    n = d.get("n")
+    parts = ([f"n = {H.count(n, k)}"] if H.is_num(n) and n != n_row else []) + ([how] if how else [])
+    return V.line(V.BR, V.muted(", ".join(parts))) if parts else ()
 
 
 def _group_table(blocks: Mapping, grouping: str, k: int) -> V.Table | None:
@@ -260,8 +262,11 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     meth = m.get("method") or {}
     out.append(method_line(V.line(
         "Cronbach's alpha with " + str(g(m, "provenance", "params", "reliability", "ci_method") or "its")
-        + " interval and McDonald's omega total (one-factor ML) with bootstrap percentile interval; "
-        "ordinal alpha and omega on polychoric correlations for the 3-point VERA indicators; "
+        + " interval and McDonald's omega total (one-factor ML) with "
+        + ("delta-method interval, every case by full-information ML; "
+           if g(m, "provenance", "params", "reliability", "omega_missing") == "ml" else
+           "bootstrap percentile interval of the complete cases; ")
+        + "ordinal alpha and omega on polychoric correlations for the 3-point VERA indicators; "
         f"cut-off {t['alpha'].get('min', '')} ({t['alpha'].get('source', '')})"), m.get("provenance")))
     out.append(method_details(meth))
     doms = g(m, "vera", "domains") or {}
@@ -269,9 +274,10 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     for code, b in doms.items():
         ov, od = b.get("overall") or {}, b.get("ordinal") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
-                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")),
+                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")) + _n_used(ov.get("alpha"), ov.get("n"), k),
                      _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k),
-                     _cell(od.get("alpha"), "alpha"), _cell(od.get("omega"), "omega")])
+                     _cell(od.get("alpha"), "alpha") + _n_used(od.get("alpha"), ov.get("n"), k),
+                     _cell(od.get("omega"), "omega") + _n_used(od.get("omega"), ov.get("n"), k)])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'vera', 'instrument') or 'VERA'} domains")),
                 V.table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]", "ordinal alpha [CI]",
@@ -284,7 +290,7 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
     for code, b in scales.items():
         ov = b.get("overall") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
-                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")),
+                     _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")) + _n_used(ov.get("alpha"), ov.get("n"), k),
                      _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k)])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'sq', 'instrument') or 'SQ'} scales")),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -542,14 +543,16 @@ class OmegaResult:
     Attributes
     ----------
     omega : (sum lambda)^2 / ((sum lambda)^2 + sum theta).
-    ci : bootstrap percentile interval (``None`` when ``ci=None`` or no replicate converged).
-    n : complete cases used; k : items.
+    ci : bootstrap percentile interval of the complete cases, or under ``missing="ml"`` the Wald interval
+        from the delta-method standard error (``None`` when ``ci=None`` or not estimable).
+    n : cases used (complete cases, or every case with a value under ``missing="ml"``); k : items.
     items : item name -> :class:`ItemLoading`.
     chisq, df : likelihood-ratio test of the one-factor model (chisq = n * F_min, as lavaan).
     heywood : True when a residual variance is <= 0 (then omega is doubtful).
-    n_boot : bootstrap replicates whose model converged.
+    n_boot : bootstrap replicates whose model converged (``None`` under ``missing="ml"``).
     missing : how missing values were handled, in words.
     warnings : anything a reader should know.
+    se : delta-method standard error of omega under ``missing="ml"`` (``None`` for the bootstrap).
     """
 
     omega: float
@@ -563,6 +566,7 @@ class OmegaResult:
     n_boot: int | None
     missing: str
     warnings: tuple[str, ...] = ()
+    se: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Loadings and residual variances as a DataFrame (one row per item)."""
@@ -579,6 +583,7 @@ def omega(
     ci: float | None = 0.95,
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
+    missing: str = "listwise",
 ) -> OmegaResult:
     r"""McDonald's omega total from a one-factor maximum-likelihood model.
 
@@ -596,14 +601,20 @@ def omega(
     Parameters
     ----------
     items : DataFrame or 2-D array
-        Item scores, rows = cases, NaN = missing. Only complete cases are used.
+        Item scores, rows = cases, NaN = missing.
     ci : float or None
-        Level of the bootstrap percentile interval; ``None`` for none.
+        Level of the interval; ``None`` for none.
     n_boot : int
-        Bootstrap resamples of the complete cases; each is refitted (vectorised over
-        replicates); replicates that do not converge are left out and counted.
+        Under ``missing="listwise"``: bootstrap resamples of the complete cases; each is refitted
+        (vectorised over replicates); replicates that do not converge are left out and counted.
     seed : int, Generator or None
         Seed of the bootstrap.
+    missing : {"listwise", "ml"}
+        ``"listwise"``: the complete cases only, with a bootstrap percentile interval.
+        ``"ml"``: every case with at least one value, by full-information maximum likelihood
+        (:func:`validation.stats.cfa.cfa` with ``missing="ml"``; Arbuckle, 1996), with the
+        delta-method standard error of omega from the observed information and its Wald interval,
+        as lavaan reports a defined parameter (``omega := ...``).
 
     Returns
     -------
@@ -622,7 +633,9 @@ def omega(
     is ``fitMeasures(fit, "chisq")``. Omega does not depend on how the factor is scaled, but the
     factor variance must enter the formula: with lavaan's default marker-variable scaling
     (``std.lv = FALSE``) the loadings must be multiplied by the square root of the estimated factor
-    variance first.
+    variance first. Under ``missing="ml"``: ``cfa("F =~ l1*x1 + ... + lk*xk; x1 ~~ t1*x1; ...;
+    omega := (l1 + ... + lk)^2 / ((l1 + ... + lk)^2 + t1 + ... + tk)", data = x, std.lv = TRUE,
+    missing = "ml")``; ``parameterEstimates(fit)`` gives omega, its ``se`` and ``ci.lower``, ``ci.upper``.
 
     References
     ----------
@@ -630,6 +643,10 @@ def omega(
     Joreskog, K. G. (1967). Some contributions to maximum likelihood factor analysis. Psychometrika, 32, 443-482.
     Jennrich, R. I., & Robinson, S. M. (1969). A Newton-Raphson algorithm for maximum likelihood factor
     analysis. Psychometrika, 34, 111-123.
+    Arbuckle, J. L. (1996). Full information estimation in the presence of incomplete data. In G. A.
+    Marcoulides & R. E. Schumacker (Eds.), Advanced structural equation modeling (pp. 243-277). Erlbaum.
+    Raykov, T. (1997). Estimation of composite reliability for congeneric measures. Applied Psychological
+    Measurement, 21, 173-184.
 
     Examples
     --------
@@ -648,12 +665,16 @@ def omega(
     omega = 0.9290; chi-square = 0.369 on 2 df
     """
     check_level(ci, allow_none=True)
-    if ci is not None:
-        n_boot = check_n_boot(n_boot)
+    if missing not in ("listwise", "ml"):
+        raise ValueError(f"missing: expected 'listwise' or 'ml', got {missing!r}")
     names, x, complete = item_matrix(items)
     k = len(names)
     if k < 3:
         raise NotEstimable(f"not estimable: a one-factor model needs at least 3 items, got {k}")
+    if missing == "ml":
+        return _omega_fiml(items, names, x, ci)
+    if ci is not None:
+        n_boot = check_n_boot(n_boot)
     n_all = x.shape[0]
     if not complete:
         x = x[~np.isnan(x).any(axis=1)]
@@ -735,6 +756,55 @@ def omega(
         n_boot=n_ok,
         missing=how,
         warnings=tuple(warnings),
+    )
+
+
+def _omega_fiml(items: Any, names: list[str], x: np.ndarray, ci: float | None) -> OmegaResult:
+    """Omega from a one-factor model fitted by full-information ML, with its delta-method interval."""
+    from validation.stats.cfa import cfa  # the CFA package is heavier than the rest of this module
+
+    k = len(names)
+    ov = [f"x{j + 1}" for j in range(k)]  # the item names need not be valid model syntax
+    data = pd.DataFrame(x, columns=ov, index=items.index if isinstance(items, pd.DataFrame) else None)
+    to_item = dict(zip(ov, names))
+
+    def named(text: str) -> str:
+        return re.sub(r"\bx\d+\b", lambda m: to_item.get(m.group(0), m.group(0)), text)
+
+    try:
+        res = cfa("F =~ " + " + ".join(ov), data, std_lv=True, missing="ml", modindices=None)
+    except NotEstimable as exc:
+        raise NotEstimable(named(str(exc))) from None
+    lam = np.array([next(p.est for p in res.parameters if p.op == "=~" and p.rhs == v) for v in ov])
+    theta = np.array([next(p.est for p in res.parameters if p.op == "~~" and p.lhs == p.rhs == v) for v in ov])
+    om = float(_omega_of(lam, theta))
+    # delta method: d omega / d lambda_i = 2 S T / (S^2 + T)^2, d omega / d theta_i = -S^2 / (S^2 + T)^2
+    s_, t_ = lam.sum(), theta.sum()
+    den = (s_ * s_ + t_) ** 2
+    grad = pd.Series(np.r_[np.full(k, 2 * s_ * t_ / den), np.full(k, -s_ * s_ / den)],
+                     index=[f"F=~{v}" for v in ov] + [f"{v}~~{v}" for v in ov])
+    v = res.vcov.loc[grad.index, grad.index].to_numpy()
+    var = float(grad.to_numpy() @ v @ grad.to_numpy())
+    se = math.sqrt(var) if var >= 0 else math.nan
+    warnings = [named(w) for w in res.warnings]
+    heywood = bool((theta <= 0).any())
+    if heywood:
+        bad = [names[j] for j in np.flatnonzero(theta <= 0)]
+        warnings.append(f"Heywood case: residual variance <= 0 for {', '.join(bad)}; omega is doubtful")
+    interval = None
+    if ci is not None:
+        if math.isfinite(se):
+            z = float(stats.norm.ppf(0.5 + float(ci) / 2))
+            interval = Interval(om - z * se, om + z * se, float(ci),
+                                "Wald, delta-method standard error (observed information)")
+        else:
+            warnings.append("the sampling variance of omega is not estimable: no interval")
+    std = lam / np.sqrt(lam * lam + theta)
+    table = {nm: ItemLoading(float(lam[j]), float(theta[j]), float(std[j])) for j, nm in enumerate(names)}
+    return OmegaResult(
+        omega=om, ci=interval, n=int(res.n), k=k, items=table, chisq=float(res.fit["chisq"]),
+        df=int(res.fit["df"]), heywood=heywood, n_boot=None, missing=named(res.missing), warnings=tuple(warnings),
+        se=se if math.isfinite(se) else None,
     )
 
 

@@ -32,9 +32,11 @@ class Interval:
 def to_dict(obj: Any) -> Any:
     """Turn a result (dataclasses, numpy values, pandas objects, nested containers) into plain
     Python values for JSON. NaN and infinities become ``None``: a stage that finds one must say
-    why in a ``not_estimable`` field next to it."""
+    why in a ``not_estimable`` field next to it. A field declared with ``metadata={"serialize": False}``
+    (a matrix for further computation, not for reading) is left out."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.metadata.get("serialize", True)}
     if isinstance(obj, dict):
         return {str(k): to_dict(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -29,7 +29,7 @@ def _consistency(items: pd.DataFrame, p: dict, scale: tuple[int, int]) -> dict:
         "n": int(len(items)),
         "alpha": estimate(cronbach_alpha, items, ci=p.ci, ci_method=p.ci_method, n_boot=p.n_boot,
                           seed=p.seed, missing=MISSING[p.not_rated_rule]),
-        "omega": estimate(omega, items, ci=p.ci, n_boot=p.n_boot, seed=p.seed),
+        "omega": estimate(omega, items, ci=p.ci, n_boot=p.n_boot, seed=p.seed, missing=p.omega_missing),
         "items": estimate(item_statistics, items, scale=scale),
     }
 

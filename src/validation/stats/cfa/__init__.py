@@ -194,6 +194,10 @@ class CFAResult:
     estimator : ``"ML"``; missing : how missing values were handled, in words (listwise deletion
         or full information ML, with the number of cases, missing values and patterns).
     warnings : Heywood cases, non-positive-definite matrices and anything a reader should know.
+    vcov : sampling covariance matrix of the free parameters (lavaan's ``vcov``), rows and columns
+        named ``lhs op rhs`` (``.gN`` appended in group N > 1); a parameter held equal across groups
+        appears once a group, as in lavaan. For delta-method standard errors of functions of the
+        estimates; not written by :func:`~validation.stats.results.to_dict`.
     """
 
     model: str
@@ -212,6 +216,8 @@ class CFAResult:
     estimator: str
     missing: str
     warnings: tuple[str, ...] = ()
+    vcov: pd.DataFrame | None = dataclasses.field(default=None, repr=False, compare=False,
+                                                  metadata={"serialize": False})
 
     def to_frame(self) -> pd.DataFrame:
         """Parameters as a DataFrame (one row per parameter)."""
@@ -905,6 +911,10 @@ def _build_result(fitted: _Fitted, modindices: int | None) -> CFAResult:
         warns.append("standardized loading(s) above 1: " + ", ".join(f"{pp.lhs}=~{pp.rhs}" for pp in std_load))
     mis = _modindices(fitted, modindices)
     nobs = {lab: int(n) for lab, n in zip(fitted.sample.groups, fitted.sample.nobs)}
+    free_rows = [r for r in table.rows if r.free]
+    names = [f"{r.lhs}{r.op}{r.rhs}" + (f".g{r.group + 1}" if r.group else "") for r in free_rows]
+    pids = [r.pid for r in free_rows]
+    vcov = pd.DataFrame(V[np.ix_(pids, pids)], index=names, columns=names)
     return CFAResult(
         model=fitted.model,
         fit=dict(fitted.fit),
@@ -922,6 +932,7 @@ def _build_result(fitted: _Fitted, modindices: int | None) -> CFAResult:
         estimator="ML",
         missing=fitted.sample.missing,
         warnings=tuple(warns),
+        vcov=vcov,
     )
 
 
