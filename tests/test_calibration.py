@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validation.stats import NotEstimable, logistic_calibration, net_benefit
+from validation.stats import NotEstimable, logistic_calibration, net_benefit, net_benefit_at_base_rate
 from validation.stats.calibration import bootstrap_optimism
 
 REF = Path(__file__).parent / "reference" / "calibration"
@@ -60,3 +60,29 @@ def test_degenerate_input_is_not_estimable():
         logistic_calibration([0, 1, 0, 1, 1, 0], [2.0] * 6)
     with pytest.raises(ValueError, match="between 0 and 1"):
         net_benefit([0.5], [1], [1.0])
+
+
+def test_decision_curves_at_other_base_rates_match_base_r():
+    res = logistic_calibration(DATA["event"], DATA["score"], thresholds=VALUES["thresholds"], n_boot=0,
+                               base_rates=[r["base_rate"] for r in VALUES["at_base_rates"]])
+    assert len(res.at_base_rates) == len(VALUES["at_base_rates"])
+    for got, ref in zip(res.at_base_rates, VALUES["at_base_rates"]):
+        assert got.base_rate == ref["base_rate"]
+        assert list(got.treated_events) == ref["treated_events"]
+        assert list(got.treated_non_events) == ref["treated_non_events"]
+        assert got.net_benefit == pytest.approx(ref["net_benefit"], abs=1e-12)
+        assert got.net_benefit_all == pytest.approx(ref["net_benefit_all"], abs=1e-12)
+
+
+def test_decision_curve_at_the_sample_base_rate_is_the_samples_own():
+    # a threshold equal to a predicted risk: no rounding may move that case across it
+    risk = np.array([0.9, 0.6, 0.4, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.05])
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+    t = [0.05, 0.1, 0.2, 0.3, 0.4, 0.6]
+    same = net_benefit_at_base_rate(risk, y, t, 0.3)
+    assert same.net_benefit == pytest.approx(net_benefit(risk, y, t), abs=1e-15)
+    assert same.treated_events == (3, 3, 3, 3, 3, 2) and same.treated_non_events == (7, 6, 3, 1, 0, 0)
+    with pytest.raises(ValueError, match="base_rate"):
+        net_benefit_at_base_rate(risk, y, t, 1.0)
+    with pytest.raises(NotEstimable, match="events and non-events"):
+        net_benefit_at_base_rate(risk, np.zeros(10, dtype=int), t, 0.1)

@@ -213,3 +213,34 @@ def test_no_net_benefit_gives_a_small_count_back():
                 tp, fp = solutions[0]
                 assert not any(0 < c < K for c in (tp, events - tp, fp, n - events - fp)), (outcome, pt)
     assert seen >= 1, "the default battery has thresholds to withhold: the test must see one"
+
+
+def test_no_net_benefit_at_another_base_rate_gives_a_small_count_back():
+    """NB = pi TP/E - (1 - pi) FP/N0 pt/(1 - pt) at a configured base rate pi: solved for whole TP and FP."""
+    m = _load("predictive")
+    seen = 0
+    for outcome, b in m["outcomes"].items():
+        cal = ((b.get("predictors") or {}).get("risk_total") or {}).get("calibration")
+        if not isinstance(cal, dict) or "net_benefit" not in cal:
+            continue
+        n, events = cal["n"], cal["events"]
+        non_events = n - events
+        assert cal.get("at_base_rates"), outcome
+        for curve in cal["at_base_rates"]:
+            pi = curve["base_rate"]
+            assert "treated_events" not in curve and "treated_non_events" not in curve
+            for pt, nb in zip(cal["thresholds"], curve["net_benefit"]):
+                seen += 1
+                if nb is None:
+                    continue
+                w = pt / (1 - pt)
+                solutions = []
+                for fp in range(non_events + 1):
+                    tp = (nb + (1 - pi) * fp / non_events * w) * events / pi
+                    if abs(tp - round(tp)) < 1e-6 and 0 <= round(tp) <= events:
+                        solutions.append((round(tp), fp))
+                assert solutions, (outcome, pi, pt)
+                if len(solutions) == 1:
+                    tp, fp = solutions[0]
+                    assert not any(0 < c < K for c in (tp, events - tp, fp, non_events - fp)), (outcome, pi, pt)
+    assert seen, "the default battery has decision curves at other base rates: the test must see them"

@@ -157,14 +157,21 @@ def _protect_decision_curve(cal: dict, k: int) -> dict:
     themselves are not published."""
     if "net_benefit" not in cal:
         return cal
-    cal = dict(cal)
-    tp, fp = cal.pop("treated_events"), cal.pop("treated_non_events")
     events, n = cal["events"], cal["n"]
-    keep = [not any(primary(int(c), k) for c in (a, events - a, b, n - events - b)) for a, b in zip(tp, fp)]
-    cal["net_benefit"] = [v if ok else None for v, ok in zip(cal["net_benefit"], keep)]
-    if not all(keep):
-        cal["suppressed"] = (f"net benefit withheld at {keep.count(False)} threshold(s) where 1 to {k - 1} events or "
-                             "non-events are treated or untreated")
+
+    def withhold(curve: dict) -> dict:
+        curve = dict(curve)
+        tp, fp = curve.pop("treated_events"), curve.pop("treated_non_events")
+        keep = [not any(primary(int(c), k) for c in (a, events - a, b, n - events - b)) for a, b in zip(tp, fp)]
+        curve["net_benefit"] = [v if ok else None for v, ok in zip(curve["net_benefit"], keep)]
+        if not all(keep):
+            curve["suppressed"] = (f"net benefit withheld at {keep.count(False)} threshold(s) where 1 to {k - 1} "
+                                   "events or non-events are treated or untreated")
+        return curve
+
+    cal = withhold(cal)
+    if isinstance(cal.get("at_base_rates"), list):
+        cal["at_base_rates"] = [withhold(c) for c in cal["at_base_rates"]]
     return cal
 
 

@@ -698,6 +698,34 @@ def _predictor_row(name: str, e: Mapping, p: Mapping, t: Mapping, k: int) -> lis
             _cell(e.get("harrell_c"), "c"), _cell(e.get("uno_c"), "c"), hr]
 
 
+NET_BENEFIT_SHOWN = (0.05, 0.10, 0.20, 0.30)  # threshold risks of the net-benefit table
+
+
+def _net_benefit_table(c: Mapping) -> list:
+    """Net benefit of acting on the risk total against acting on everyone, at a few threshold risks,
+    in this sample and at each configured base rate."""
+    ts = [round(float(v), 6) for v in c.get("thresholds") or []]
+    cols = [t for t in NET_BENEFIT_SHOWN if t in ts]
+    if not cols:
+        return []
+    curves = [("this sample", c)] + [(f"base rate {100 * b['base_rate']:g}%", b) for b in c.get("at_base_rates") or []]
+    rows = []
+    for label, curve in curves:
+        row = [label]
+        for t in cols:
+            i = ts.index(t)
+            nb, nb_all = curve["net_benefit"][i], curve["net_benefit_all"][i]
+            row.append(V.line(H.num(nb, 4) if H.is_num(nb) else V.muted("withheld"), " ",
+                              V.muted(f"(everyone {H.num(nb_all, 4)})")))
+        rows.append(row)
+    return [V.table(["net benefit", *[f"threshold {100 * t:g}%" for t in cols]], rows),
+            V.Para(V.line("Net benefit counts the events caught less the non-events acted on, weighted by the odds "
+                          "of the threshold risk: 0.01 is one net event caught per 100 people assessed. At another "
+                          "base rate the predicted risks are carried there by Bayes' rule (Saerens et al. 2002) and "
+                          "the sample's sensitivity and specificity kept. Withheld: a small count would follow."),
+                   "muted")]
+
+
 def _risk_model_blocks(c: Any, outcome: str, figs: Figs, fig: FigureCounter) -> list:
     """The risk total as a logistic risk model: calibration, Brier score and C, apparent and
     corrected for optimism, and the decision curve."""
@@ -716,6 +744,7 @@ def _risk_model_blocks(c: Any, outcome: str, figs: Figs, fig: FigureCounter) -> 
                + ("too extreme (shrink them)" if slope < 0.9 else "too modest (they spread too little)" if slope > 1.1
                   else "about right in spread") + ".")
     return [head, V.table(["", "apparent", f"corrected for optimism ({c.get('n_boot')} bootstrap refits)"], rows),
+            *_net_benefit_table(c),
             V.Para(V.line("A logistic model of the outcome on the risk total, checked as Harrell et al. (1996) "
                           "advise: the slope and intercept of the outcome on the model's linear predictor (1 and 0 "
                           "on the cases it was fitted to), the Brier score (mean squared error of the predicted "
@@ -723,7 +752,7 @@ def _risk_model_blocks(c: Any, outcome: str, figs: Figs, fig: FigureCounter) -> 
                           "caught against the non-events treated at each threshold risk for acting."), "muted"),
             fig(figs, f"predictive/decision_{outcome}.svg",
                 f"Decision curve, {outcome} recidivism: net benefit of acting on the risk total's predicted risk, "
-                "of acting on everyone and on no one")]
+                "of acting on everyone and on no one, in this sample and at the configured base rates")]
 
 
 def predictive_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k: int) -> V.Section:

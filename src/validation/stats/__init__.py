@@ -29,6 +29,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "scaled_sample_size": "precision",
     "logistic_calibration": "calibration",
     "net_benefit": "calibration",
+    "net_benefit_at_base_rate": "calibration",
+    "DecisionCurve": "calibration",
     "cronbach_alpha": "reliability",
     "omega": "reliability",
     "item_statistics": "reliability",

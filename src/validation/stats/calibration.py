@@ -29,7 +29,7 @@ from validation.stats._checks import check_n_boot, check_random_state
 from validation.stats.predictive import _placements
 from validation.stats.results import NotEstimable
 
-__all__ = ["LogisticCalibration", "logistic_calibration", "net_benefit"]
+__all__ = ["DecisionCurve", "LogisticCalibration", "logistic_calibration", "net_benefit", "net_benefit_at_base_rate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +42,8 @@ class LogisticCalibration:
     ``thresholds``, ``net_benefit`` and ``net_benefit_all``: the decision curve of the model and
     of treating everyone, with the events and non-events treated at each threshold (the counts the
     net benefit is made of); ``n_boot`` replicates were used (``n_boot_failed`` left out).
+    ``at_base_rates``: the decision curve again in populations with other base rates of the outcome
+    (:func:`net_benefit_at_base_rate`), one :class:`DecisionCurve` a base rate.
     """
 
     coef: tuple[float, float]
@@ -59,6 +61,20 @@ class LogisticCalibration:
     n_boot: int
     n_boot_failed: int
     method: str
+    at_base_rates: tuple["DecisionCurve", ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class DecisionCurve:
+    """Net benefit of the model (``net_benefit``) and of treating everyone (``net_benefit_all``) at
+    each threshold in a population with base rate ``base_rate``, with the sample's events and
+    non-events that the rule treats there (the counts the net benefit is made of)."""
+
+    base_rate: float
+    net_benefit: tuple[float, ...]
+    net_benefit_all: tuple[float, ...]
+    treated_events: tuple[int, ...]
+    treated_non_events: tuple[int, ...]
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -105,6 +121,74 @@ def net_benefit(risk: Sequence[float], y: Sequence[int], thresholds: Sequence[fl
     return tp / e.size - fp / e.size * t / (1.0 - t)
 
 
+def net_benefit_at_base_rate(risk: Sequence[float], y: Sequence[int], thresholds: Sequence[float],
+                             base_rate: float) -> DecisionCurve:
+    r"""The decision curve of predicted risks in a population whose base rate of the outcome is
+    ``base_rate`` instead of the sample's.
+
+    Each risk is first carried to that base rate by Bayes' rule, keeping the likelihood ratio of the
+    case's score (Saerens, Latinne & Decaestecker 2002):
+    :math:`\operatorname{logit} p' = \operatorname{logit} p + \operatorname{logit} \pi - \operatorname{logit}
+    \hat\pi`, with :math:`\hat\pi` the share of events in the sample. The net benefit of treating the cases
+    with :math:`p' \ge p_t` is then that of the population (Vickers & Elkin 2006, with sensitivity and
+    specificity from the sample, as for a case-control design; Pfeiffer & Gail 2020):
+
+    .. math:: NB(p_t) = \pi\,\mathrm{TPR}(p_t) - (1 - \pi)\,\mathrm{FPR}(p_t)\,\frac{p_t}{1 - p_t}
+
+    and treating everyone gives :math:`\pi - (1 - \pi) p_t / (1 - p_t)`. At :math:`\pi = \hat\pi` both equal
+    :func:`net_benefit` of the sample.
+
+    References
+    ----------
+    Vickers, A. J., & Elkin, E. B. (2006). Decision curve analysis: a novel method for evaluating prediction
+    models. Medical Decision Making, 26, 565-574.
+    Saerens, M., Latinne, P., & Decaestecker, C. (2002). Adjusting the outputs of a classifier to new a priori
+    probabilities: a simple procedure. Neural Computation, 14, 21-41.
+    Pfeiffer, R. M., & Gail, M. H. (2020). Estimating the decision curve and its precision from three study
+    designs. Biometrical Journal, 62, 764-776.
+
+    Examples
+    --------
+    Ten cases, three events (sample base rate 0.3). At a base rate of 0.3 the curve is the sample's;
+    at 0.05 the risks shrink (0.9 becomes 0.525, 0.6 becomes 0.156), so at pt = 0.2 only the highest is
+    treated: 0.05 x 1/3 - 0.95 x 0/7 x 0.25 = 0.0167.
+
+    >>> risk = [0.9, 0.6, 0.4, 0.3, 0.2, 0.2, 0.1, 0.1, 0.1, 0.05]
+    >>> y = [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    >>> [round(v, 4) for v in net_benefit_at_base_rate(risk, y, [0.2, 0.5], 0.3).net_benefit]
+    [0.225, 0.2]
+    >>> [round(v, 4) for v in net_benefit_at_base_rate(risk, y, [0.2], 0.05).net_benefit]
+    [0.0167]
+    """
+    p = np.asarray(risk, dtype=float)
+    e = np.asarray(y, dtype=int)
+    t = np.asarray(thresholds, dtype=float)
+    if not 0 < base_rate < 1:
+        raise ValueError(f"base_rate must lie strictly between 0 and 1, got {base_rate}")
+    if np.any((t <= 0) | (t >= 1)):
+        raise ValueError("thresholds must lie strictly between 0 and 1")
+    events = int(e.sum())
+    if events == 0 or events == e.size:
+        raise NotEstimable("not estimable: the sample needs events and non-events to carry risks to a base rate")
+    sample_rate = events / e.size
+    with np.errstate(divide="ignore"):
+        logit_p, logit_t = np.log(p) - np.log1p(-p), np.log(t) - np.log1p(-t)
+    # p' >= pt compared on the logit scale: with no shift it is exactly p >= pt (no rounding at ties)
+    shift = np.log(base_rate / (1 - base_rate)) - np.log(sample_rate / (1 - sample_rate))
+    pos = logit_p[None, :] + shift >= logit_t[:, None]
+    tp = (pos & (e[None, :] == 1)).sum(axis=1)
+    fp = (pos & (e[None, :] == 0)).sum(axis=1)
+    odds = t / (1.0 - t)
+    nb = base_rate * tp / events - (1 - base_rate) * fp / (e.size - events) * odds
+    return DecisionCurve(
+        base_rate=float(base_rate),
+        net_benefit=tuple(float(v) for v in nb),
+        net_benefit_all=tuple(float(v) for v in base_rate - (1 - base_rate) * odds),
+        treated_events=tuple(int(v) for v in tp),
+        treated_non_events=tuple(int(v) for v in fp),
+    )
+
+
 def bootstrap_optimism(e: np.ndarray, x: np.ndarray, indices: np.ndarray) -> tuple[list, list, list, list, int]:
     """The replicates of :func:`logistic_calibration` for given resamples (rows of ``indices``):
     optimism of the Brier score and of C, calibration intercept and slope of each refit on the
@@ -133,10 +217,11 @@ def bootstrap_optimism(e: np.ndarray, x: np.ndarray, indices: np.ndarray) -> tup
 
 
 def logistic_calibration(y: Sequence[int], score: Sequence[float], thresholds: Sequence[float] | None = None,
-                         n_boot: int = 200, seed: Any = None) -> LogisticCalibration:
+                         n_boot: int = 200, seed: Any = None, base_rates: Sequence[float] = ()) -> LogisticCalibration:
     """Calibration slope and intercept, Brier score and C statistic of the logistic model of the
     outcome ``y`` (0/1) on ``score``, apparent and corrected for optimism by ``n_boot`` bootstrap
-    refits, and its decision curve at ``thresholds`` (default 0.01 to 0.50 by 0.01).
+    refits, and its decision curve at ``thresholds`` (default 0.01 to 0.50 by 0.01), in the sample
+    and at each of ``base_rates`` (:func:`net_benefit_at_base_rate`).
 
     Optimism (Efron & Gong 1983): each replicate fits the model on a resample and scores it both on
     the resample and on the original cases; the mean difference is subtracted from the apparent
@@ -199,7 +284,10 @@ def logistic_calibration(y: Sequence[int], score: Sequence[float], thresholds: S
         treated_events=tuple(int(((p >= v) & (e == 1)).sum()) for v in t),
         treated_non_events=tuple(int(((p >= v) & (e == 0)).sum()) for v in t),
         n=int(e.size), events=events, n_boot=done, n_boot_failed=failed,
+        at_base_rates=tuple(net_benefit_at_base_rate(p, e, t, float(r)) for r in base_rates),
         method=("logistic model of the outcome on the score (statsmodels GLM); calibration slope and intercept, "
                 f"Brier score and C corrected for optimism by {done} bootstrap refits (Efron & Gong 1983; Harrell "
-                "et al. 1996); decision curve (Vickers & Elkin 2006)"),
+                "et al. 1996); decision curve (Vickers & Elkin 2006)"
+                + (", also at base rates " + ", ".join(f"{r:g}" for r in base_rates) + " (risks carried there by Bayes' "
+                   "rule, Saerens et al. 2002)" if len(base_rates) else "")),
     )

@@ -9,6 +9,10 @@
 #                   intercept and slope of glm(event ~ lp) on the original cases, lp the refit's
 #                   linear predictor
 #   net_benefit     TP/n - FP/n * pt/(1 - pt) of the fitted risks at pt = 0.05, 0.10, 0.20, 0.30
+#   at_base_rates   per base rate pi (0.01, 0.05, 0.20): the fitted risks carried to pi by Bayes' rule on
+#                   the odds (odds' = odds * [pi / (1 - pi)] / [pihat / (1 - pihat)]), then
+#                   pi * TPR - (1 - pi) * FPR * pt / (1 - pt) and treat-all pi - (1 - pi) * pt / (1 - pt),
+#                   with the events and non-events treated
 # Rerun: Rscript make_reference.R   (base R and jsonlite only)
 suppressPackageStartupMessages(library(jsonlite))
 d <- read.csv("data.csv")
@@ -35,6 +39,16 @@ nb <- sapply(pts, function(t) {
   pos <- p >= t
   sum(pos & d$event == 1) / nrow(d) - sum(pos & d$event == 0) / nrow(d) * t / (1 - t)
 })
+pihat <- mean(d$event)
+at_rate <- function(pi) {
+  odds <- p / (1 - p) * (pi / (1 - pi)) / (pihat / (1 - pihat))
+  shifted <- odds / (1 + odds)
+  tp <- sapply(pts, function(t) sum(shifted >= t & d$event == 1))
+  fp <- sapply(pts, function(t) sum(shifted >= t & d$event == 0))
+  list(base_rate = pi, net_benefit = pi * tp / sum(d$event) - (1 - pi) * fp / sum(d$event == 0) * pts / (1 - pts),
+       net_benefit_all = pi - (1 - pi) * pts / (1 - pts), treated_events = tp, treated_non_events = fp)
+}
 out <- list(R_version = R.version.string, coef = unname(coef(fit)), brier = mean((d$event - p)^2),
-            c = cstat(p, d$event), replicates = reps, thresholds = pts, net_benefit = nb)
+            c = cstat(p, d$event), replicates = reps, thresholds = pts, net_benefit = nb,
+            at_base_rates = lapply(c(0.01, 0.05, 0.20), at_rate))
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), "values.json")

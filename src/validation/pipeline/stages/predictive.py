@@ -230,7 +230,7 @@ def predictor_block(name: str, dirn: str, d: pd.DataFrame, st: PredictiveConfig,
         entry["cutoffs"] = _cutoffs(y, s, dirn, cut["thresholds"], cut["labels"], st, cut.get("extra"))
     if name == RISK_TOTAL:
         entry["calibration"] = estimate(logistic_calibration, y, _risk(s, dirn), n_boot=st.calibration_n_boot,
-                                        seed=st.seed)
+                                        seed=st.seed, base_rates=st.base_rates)
     entry["harrell_c"] = estimate(harrell_c, time, y, s, ci=st.ci, direction=dirn)
     entry["uno_c"] = _uno_block(time, y, s, dirn, st)
     entry["cox"] = _cox_block(time, y, s, name, st)

@@ -167,23 +167,28 @@ def operating_points(cutoffs: Mapping | None) -> dict[str, tuple[float, float]]:
     return pts
 
 
-def decision_curve(thresholds: Sequence[float], model: Sequence[float | None], treat_all: Sequence[float],
+def decision_curve(thresholds: Sequence[float], panels: Sequence[tuple[str, Sequence[float | None], Sequence[float]]],
                    title: str) -> plt.Figure:
     """Net benefit of acting on the model's predicted risk, of treating everyone and of treating no
-    one, across decision thresholds (Vickers & Elkin 2006); withheld points are left out."""
+    one, across decision thresholds (Vickers & Elkin 2006): one panel per base rate, each
+    ``(label, model, treat_all)``, on its own scale; withheld points are left out."""
     t = np.asarray(thresholds, dtype=float)
-    m = np.array([np.nan if v is None else v for v in model], dtype=float)
-    fig, ax = plt.subplots(figsize=(5.6, 3.4))
-    ax.plot(t, m, "o-", ms=2.5, color="#b2182b", label="risk total (logistic model)")
-    ax.plot(t, np.asarray(treat_all, dtype=float), "--", color="#4393c3", label="treat everyone")
-    ax.axhline(0.0, color="#57606a", lw=1, label="treat no one")
-    top = np.nanmax(np.concatenate([m[np.isfinite(m)], [float(treat_all[0]) if len(treat_all) else 0.0, 0.01]]))
-    ax.set_ylim(-0.2 * top, 1.15 * top)
-    ax.set_xlabel("threshold risk for acting")
-    ax.set_ylabel("net benefit")
-    ax.set_title(title, loc="left", fontsize=10)
-    ax.legend(frameon=False, fontsize=8)
-    ax.grid(color="#d0d7de", lw=0.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels) + 0.6, 3.4), squeeze=False)
+    for i, (ax, (label, model, treat_all)) in enumerate(zip(axes[0], panels)):
+        m = np.array([np.nan if v is None else v for v in model], dtype=float)
+        ax.plot(t, m, "o-", ms=2.5, color="#b2182b", label="risk total (logistic model)")
+        ax.plot(t, np.asarray(treat_all, dtype=float), "--", color="#4393c3", label="treat everyone")
+        ax.axhline(0.0, color="#57606a", lw=1, label="treat no one")
+        top = np.nanmax(np.concatenate([m[np.isfinite(m)], [float(treat_all[0]) if len(treat_all) else 0.0],
+                                        [1e-4]]))
+        ax.set_ylim(-0.2 * top, 1.15 * top)
+        ax.set_xlabel("threshold risk for acting")
+        if i == 0:
+            ax.set_ylabel("net benefit")
+        ax.set_title(label, loc="left", fontsize=9)
+        ax.grid(color="#d0d7de", lw=0.5)
+    axes[0][0].legend(frameon=False, fontsize=7)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -219,8 +224,10 @@ def predictive_figures(outcomes: Mapping[str, Mapping], roc: Mapping[str, Mappin
             yield f"roc_{outcome}.svg", roc_figure(curves, f"ROC, {head}", points)
         cal = block["predictors"].get("risk_total", {}).get("calibration")
         if isinstance(cal, Mapping) and "net_benefit" in cal:
-            yield f"decision_{outcome}.svg", decision_curve(cal["thresholds"], cal["net_benefit"],
-                                                           cal["net_benefit_all"], f"Decision curve, {head}")
+            panels = [("base rate of this sample", cal["net_benefit"], cal["net_benefit_all"])]
+            panels += [(f"base rate {100 * c['base_rate']:g}%", c["net_benefit"], c["net_benefit_all"])
+                       for c in cal.get("at_base_rates") or []]
+            yield f"decision_{outcome}.svg", decision_curve(cal["thresholds"], panels, f"Decision curve, {head}")
         bands = km.get(outcome)
         if bands is None:
             continue
