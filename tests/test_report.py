@@ -530,3 +530,38 @@ def test_invariance_criteria_in_words():
     from validation.report.sections import _criteria_text
     assert _criteria_text({"delta_cfi": -0.01, "delta_rmsea": 0.015, "alpha": 0.01}) == (
         "change in CFI at least -0.01, in RMSEA at most 0.015, intercepts freed one at a time at p < 0.01")
+
+
+def _comparison(a, b, diff, lo, hi, p_holm, events=40):
+    return {"a": a, "b": b, "label": f"{a} vs {b}", "n": 400, "events": events, "p_holm": p_holm,
+            "delong": {"auc1": 0.70, "auc2": 0.70 - diff, "difference": diff, "p": p_holm / 2,
+                       "ci": ci(lo, hi)}}
+
+
+def test_bottom_line_sets_the_summary_judgement_against_the_risk_total():
+    from validation.report.bottom_line import judgement_vs_total
+    from validation.report.build import summary
+
+    m = clean_metrics()
+    # stored the other way round (total first): the judgement's difference is the negative
+    m["predictive"]["outcomes"]["violent"]["comparisons"] = {"tests": [
+        _comparison("risk_total", "summary_risk", 0.08, 0.04, 0.12, 0.0004),
+        _comparison("risk_total", "SQ needs", 0.2, 0.1, 0.3, 0.001)]}
+    rows = judgement_vs_total(m["predictive"])
+    assert len(rows) == 1
+    r = rows[0]
+    assert r["difference"] == pytest.approx(-0.08) and (r["ci_lower"], r["ci_upper"]) == pytest.approx((-0.12, -0.04))
+    assert (r["auc_judgement"], r["auc_total"]) == pytest.approx((0.62, 0.70))
+    page = re.sub(r"<[^>]+>", "", build_report(m, {}))
+    head = page[:page.index("Limitations found")]
+    assert "Summary judgement against the risk total" in head
+    assert "difference -0.080 [-0.120, -0.040], Holm-adjusted p &lt; 0.001" in head
+    assert "The risk total discriminates better for violent recidivism" in head
+    assert summary(m)["judgement_vs_total"] == [{"outcome": "violent", "difference": pytest.approx(-0.08),
+                                                 "ci_lower": pytest.approx(-0.12), "ci_upper": pytest.approx(-0.04),
+                                                 "p_holm": 0.0004}]
+
+    m["predictive"]["outcomes"]["violent"]["comparisons"]["tests"][0] = _comparison(
+        "summary_risk", "risk_total", -0.04, -0.07, -0.01, 0.06)
+    page = re.sub(r"<[^>]+>", "", build_report(m, {}))
+    assert "Holm-adjusted p = 0.060" in page and "No difference holds after the Holm adjustment" in page

@@ -105,8 +105,57 @@ def _list(figs: tuple[KeyFigure, ...], k: int, with_reason: bool) -> str:
     return "; ".join(parts)
 
 
-def bottom_line_section(uses: list[UseVerdict], k: int, synthetic: bool) -> V.Section:
-    """The report's opening section: a short paragraph per intended use."""
+JUDGEMENT, TOTAL = "summary_risk", "risk_total"
+
+
+def judgement_vs_total(predictive: Mapping) -> list[dict[str, Any]]:
+    """The paired DeLong comparison of the summary risk judgement with the risk total, one record an
+    outcome that has it (``outcome, auc_judgement, auc_total, difference`` = judgement - total,
+    ``ci_lower, ci_upper, ci_level, p, p_holm, events``); Holm across the tests of that outcome."""
+    out = []
+    for outcome, b in ((predictive or {}).get("outcomes") or {}).items():
+        for tst in (b.get("comparisons") or {}).get("tests") or []:
+            pair = (tst.get("a"), tst.get("b"))
+            dl = tst.get("delong") or {}
+            if {*pair} != {JUDGEMENT, TOTAL} or "not_estimable" in tst or not H.is_num(dl.get("difference")):
+                continue
+            sign = 1.0 if pair[0] == JUDGEMENT else -1.0
+            ci = dl.get("ci") or {}
+            lo, hi = sorted((sign * ci["lower"], sign * ci["upper"])) if H.is_num(ci.get("lower")) else (None, None)
+            aucs = (dl.get("auc1"), dl.get("auc2")) if sign > 0 else (dl.get("auc2"), dl.get("auc1"))
+            out.append({"outcome": outcome, "auc_judgement": aucs[0], "auc_total": aucs[1],
+                        "difference": sign * dl["difference"], "ci_lower": lo, "ci_upper": hi,
+                        "ci_level": ci.get("level"), "p": dl.get("p"), "p_holm": tst.get("p_holm"),
+                        "events": tst.get("events")})
+    return out
+
+
+def _comparison_para(rows: list[dict[str, Any]], k: int) -> V.Para | None:
+    if not rows:
+        return None
+    parts = [f"{r['outcome']} recidivism AUC {H.num(r['auc_judgement'])} vs {H.num(r['auc_total'])}, difference "
+             f"{H.num(r['difference'])} [{H.num(r['ci_lower'])}, {H.num(r['ci_upper'])}], Holm-adjusted p "
+             f"{'< 0.001' if H.is_num(r['p_holm']) and r['p_holm'] < 0.001 else '= ' + H.pval(r['p_holm'])} "
+             f"({H.count(r['events'], k)} events)" for r in rows]
+    alpha = 1 - float(rows[0]["ci_level"] or 0.95)
+    better = {"the risk total": [], "the summary judgement": []}
+    for r in rows:
+        if H.is_num(r["p_holm"]) and r["p_holm"] < alpha:
+            better["the risk total" if r["difference"] < 0 else "the summary judgement"].append(r["outcome"])
+    found = [f"{who} discriminates better for {' and '.join(outcomes)} recidivism"
+             for who, outcomes in better.items() if outcomes]
+    reading = (" " + "; ".join(found)[:1].upper() + "; ".join(found)[1:] + f" (Holm-adjusted p < {alpha:g})."
+               if found else f" No difference holds after the Holm adjustment (p < {alpha:g}): these data cannot "
+               "tell the judgement and the total apart, which is not evidence that they are equal.")
+    reading += " The intervals are not adjusted for the several tests of an outcome; the Holm p is."
+    return V.Para(V.line(V.b("Summary judgement against the risk total"), " (same cases, paired DeLong test): ",
+                         "; ".join(parts) + "." + reading), "use")
+
+
+def bottom_line_section(uses: list[UseVerdict], k: int, synthetic: bool,
+                        comparisons: list[dict[str, Any]] | None = None) -> V.Section:
+    """The report's opening section: a short paragraph per intended use, then the summary judgement
+    against the risk total (:func:`judgement_vs_total`)."""
     out: list[V.Block] = [V.Heading(2, V.line("Bottom line"), cls="first")]
     if synthetic:
         out.append(V.Para(V.line(V.b("Synthetic data."), " These verdicts show what the analysis concludes on "
@@ -128,6 +177,9 @@ def bottom_line_section(uses: list[UseVerdict], k: int, synthetic: bool) -> V.Se
         if u.missing:
             parts += [V.b("Missing evidence: "), "; ".join(u.missing) + "."]
         out.append(V.Para(V.line(*parts), "use"))
+    para = _comparison_para(comparisons or [], k)
+    if para is not None:
+        out.append(para)
     out.append(V.Para(V.line(
         V.b("fit for use"), ": every required key figure meets its cut-off; ", V.b("not yet"), ": none fails, "
         "but some are inconclusive or missing; ", V.b("not fit"), ": a required key figure does not meet its "

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from validation.report import view as V
-from validation.report.bottom_line import bottom_line_section, judge_uses
+from validation.report.bottom_line import bottom_line_section, judge_uses, judgement_vs_total
 from validation.report.changes import changes_section, compare, flatten
 from validation.report.checklists import checklists, checklists_section
 from validation.report.limits import alarm, is_synthetic, limitations, limitations_section
@@ -78,7 +78,8 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
                    "hidden too (*); a rate is hidden with its count. ", _version_line(metrics, version))
     uses = judge_uses(figures, p)
     sections = [
-        (bottom_line_section(uses, k, is_synthetic(metrics)), limitations_section(lims)),
+        (bottom_line_section(uses, k, is_synthetic(metrics), judgement_vs_total(metrics.get("predictive") or {})),
+         limitations_section(lims)),
         summary_section(figures, k, p, digest),
         data_section(metrics.get("data_quality") or {}, k),
         reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
@@ -95,15 +96,18 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
 def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) -> dict:
     """``reports/metrics/summary.json``: the executive summary's key figures, one record each
     (``id, area, label, estimate, ci_lower, ci_upper, ci_level, n, null_value, cutoff,
-    cutoff_source, verdict``), judged by the same rules as the report; and ``estimates``, each
+    cutoff_source, verdict``), judged by the same rules as the report; ``judgement_vs_total``, the paired
+    comparison of the summary judgement with the risk total per outcome; and ``estimates``, each
     figure's estimate by id, the view that ``dvc metrics show`` and ``dvc metrics diff`` print (DVC
     does not read lists)."""
     p = merge_params(params)
     metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
     figures = key_figures(metrics, p)
     records = summary_records(figures, int(p["k_suppress"]))
+    comparisons = [{key: r[key] for key in ("outcome", "difference", "ci_lower", "ci_upper", "p_holm")}
+                   for r in judgement_vs_total(metrics.get("predictive") or {})]
     return {"intended_uses": [u.record() for u in judge_uses(figures, p)], "key_figures": records,
-            "estimates": {r["id"]: r["estimate"] for r in records}}
+            "judgement_vs_total": comparisons, "estimates": {r["id"]: r["estimate"] for r in records}}
 
 
 def _version_line(metrics: Mapping[str, Mapping], version: Mapping | None) -> V.Line:
