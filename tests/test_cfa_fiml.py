@@ -451,3 +451,52 @@ def test_fiml_result_to_dict(hs, hsref):
     json.dumps(d)
     assert d["fit"]["chisq"] == res.fit["chisq"] and len(d["modification_indices"]) == 5
     assert res.loadings().shape == (18, 3)
+
+
+# --------------------------------------------------------------------------------------------------
+# small-sample corrections of the chi-square (tests/reference/small_sample, tests/reference/R/small_sample.R:
+# semTools::chisqSmallN and lavaan's index formulas on the corrected statistics)
+# --------------------------------------------------------------------------------------------------
+
+SMALL = json.loads((REF / "small_sample" / "reference.json").read_text())
+
+
+def _small_sample_fit_of(case: str):
+    from validation.stats.cfa import cfa
+
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    data = pd.read_csv(REF / "cfa_fiml_hs" / "data.csv")
+    if case == "hs_fiml":
+        return cfa(model, data, missing="ml").fit
+    return cfa(model, data, missing="ml", group="school").fit
+
+
+@pytest.mark.parametrize("case", ["hs1939", "hs_fiml", "hs_fiml_configural"])
+@pytest.mark.parametrize("method", ["swain", "bartlett"])
+def test_small_sample_corrections_match_semtools(case, method):
+    from validation.stats.cfa import small_sample_fit
+
+    ref = SMALL[case]
+    fit = dict(ref["fit"]) if case == "hs1939" else _small_sample_fit_of(case)
+    for key in ("chisq", "baseline.chisq"):
+        assert fit[key] == pytest.approx(ref["fit"][key], rel=1e-6)
+    got = small_sample_fit(fit, ref["n_observed"], ref["n_factors"], method, n_groups=ref["n_groups"])
+    want = ref[method]
+    for key in ("factor", "chisq", "pvalue", "baseline_factor", "baseline_chisq", "cfi", "tli", "rmsea",
+                "rmsea_ci_lower", "rmsea_ci_upper"):
+        assert getattr(got, key) == pytest.approx(want[key], rel=1e-6, abs=1e-9), key
+    assert got.df == want["df"] and got.source.startswith(method.capitalize())
+
+
+def test_small_sample_correction_refuses_what_it_cannot_correct():
+    from validation.stats.cfa import small_sample_fit
+
+    fit = dict(SMALL["hs1939"]["fit"])
+    with pytest.raises(ValueError, match="method"):
+        small_sample_fit(fit, 9, 3, "yuan")
+    with pytest.raises(NotEstimable, match="lack baseline.chisq"):
+        small_sample_fit({k: v for k, v in fit.items() if k != "baseline.chisq"}, 9, 3)
+    with pytest.raises(NotEstimable, match="0 degrees of freedom"):
+        small_sample_fit(dict(fit, df=0), 9, 3)
+    with pytest.raises(NotEstimable, match="not positive"):
+        small_sample_fit(dict(fit, ntotal=5), 9, 3, "bartlett")

@@ -524,6 +524,13 @@ def test_invariance_section_explains_a_configural_misfit_and_what_groups_need():
     assert "Swain 1975" in text and "parcels" in text and "ordinal" in text
     assert "S3 (n = 124). Each needs at least 140 cases (structure.min_group_n) to be tested: S3 16 more." in text
     assert "{" not in text and "e-0" not in text                       # no Python dicts, no 2.5e-04
+    assert "Corrected here" not in text                                # nothing computed: nothing claimed
+    inv["steps"][0]["small_sample"] = {
+        "swain": {"factor": 0.968, "cfi": 0.872, "tli": 0.868, "rmsea": 0.042},
+        "bartlett": {"not_estimable": "not estimable: the bartlett factor is not positive"}}
+    text = re.sub(r"<[^>]+>", "", build_report(m, {}))
+    assert "Corrected here: with Swain&#39;s correction (factor 0.968) CFI 0.872, TLI 0.868, RMSEA 0.042." in text
+    assert "Bartlett&#39;s correction" not in text and "The verdict stays on the uncorrected fit" in text
 
 
 def test_invariance_criteria_in_words():

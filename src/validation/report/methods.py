@@ -57,6 +57,9 @@ def structure_method(params: Any) -> dict[str, str]:
                f"on {params.efa_cor} correlations, {params.efa_rotation} rotation (as psych::fa)",
         "cfa": f"maximum likelihood CFA of the hypothesised structure (as lavaan::cfa), missing = "
                f"'{params.cfa_missing}'",
+        "small_sample": "the chi-square of the CFA and of each configural model also corrected for sample size "
+                        "(Swain 1975; Bartlett 1950; as semTools::chisqSmallN), CFI, TLI and RMSEA formed from the "
+                        "corrected statistics with the baseline corrected alike (Herzog & Boomsma 2009)",
         "invariance": "configural, metric (equal loadings) and scalar (equal intercepts) models; "
                       f"criteria {params.invariance_criteria.model_dump()} (Chen 2007); when scalar fails, intercepts "
                       "freed one at a time by the largest score test (partial invariance)",

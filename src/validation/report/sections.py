@@ -469,7 +469,25 @@ def _misfit_text(m: Mapping, inv: Mapping, misses: list[str], k: int) -> str:
             "likelihood chi-square is inflated (Kenny & McCoach 2003; Herzog & Boomsma 2009), which pulls CFI and TLI "
             "down. The level of invariance is therefore not judged. Alternatives: the ordinal (WLSMV) model of the "
             "items; a small-sample correction of the chi-square (Swain 1975; Bartlett 1950; compared by Herzog & "
-            "Boomsma 2009); or item parcels, fewer indicators per factor (Little et al. 2002).")
+            "Boomsma 2009); or item parcels, fewer indicators per factor (Little et al. 2002)."
+            + _small_sample_text(((inv.get("steps") or [{}])[0]).get("small_sample"), misses))
+
+
+def _small_sample_text(corrections: Any, misses: list[str]) -> str:
+    """What the small-sample corrections of the configural chi-square give, and whether that fits."""
+    if not isinstance(corrections, Mapping):
+        return ""
+    parts = []
+    for method, name in (("swain", "Swain's"), ("bartlett", "Bartlett's")):
+        c = corrections.get(method)
+        if not isinstance(c, Mapping) or "not_estimable" in c or not H.is_num(c.get("cfi")):
+            continue
+        parts.append(f"with {name} correction (factor {H.num(c.get('factor'))}) CFI {H.num(c['cfi'])}, TLI "
+                     f"{H.num(c.get('tli'))}, RMSEA {H.num(c.get('rmsea'))}")
+    if not parts:
+        return ""
+    return (" Corrected here: " + "; ".join(parts) + ". The verdict stays on the uncorrected fit: these corrections "
+            "were derived for one group and are offered as a sensitivity check, not a rescue.")
 
 
 # ---------------------------------------------------------------------------------------------

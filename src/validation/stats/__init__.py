@@ -44,6 +44,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "efa": "factor",
     "polychoric": "factor",
     "invariance": "cfa",
+    "small_sample_fit": "cfa",
     "krippendorff_alpha": "agreement",
     "gwet_ac": "agreement",
     "percent_agreement": "agreement",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from validation.stats.cfa import cfa, invariance
+from validation.stats.cfa import cfa, invariance, small_sample_fit
 from validation.stats.factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
 from validation.stats.results import NotEstimable, to_dict
 from validation.battery.scoring import sq_keyed
@@ -32,6 +32,13 @@ def fit_summary(fit: dict) -> dict:
     return {k: fit.get(k) for k in FIT_KEYS}
 
 
+def small_sample(fit: dict, model: str, n_groups: int) -> dict:
+    """The model's chi-square, CFI, TLI and RMSEA corrected for sample size (Swain; Bartlett)."""
+    n_items = len({i.strip() for line in model.splitlines() for i in line.split("=~")[1].split("+")})
+    return {method: estimate(small_sample_fit, fit, n_items, model.count("=~"), method, n_groups=n_groups)
+            for method in ("swain", "bartlett")}
+
+
 def _cfa_block(model: str, items, p: dict) -> dict:
     try:
         res = cfa(model, items, missing=p.cfa_missing, modindices=p.modindices)
@@ -42,6 +49,7 @@ def _cfa_block(model: str, items, p: dict) -> dict:
     loadings = [{"factor": q["lhs"], "item": q["rhs"], "std": q["std_all"], "se": q["std_se"]}
                 for q in d["parameters"] if q["op"] == "=~"]
     return {"n": d["n"], "missing": d["missing"], "converged": d["converged"], "fit": fit,
+            "small_sample": small_sample(d["fit"], model, 1),
             "std_loadings": loadings,
             "modification_indices": d["modification_indices"], "warnings": d["warnings"]}
 
@@ -64,6 +72,7 @@ def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
     steps = [{k: st.get(k) for k in ("name", "equal", "group_partial", "compared_with", "chisq_diff", "df_diff",
                                       "pvalue", "delta_cfi", "delta_rmsea", "delta_srmr", "holds")}
              | {"fit": fit_summary(st["fit"])} for st in d["steps"]]
+    steps[0]["small_sample"] = small_sample(d["steps"][0]["fit"], model, len(d["groups"]))  # the configural model
     return {"groups": d["groups"], "nobs": d["nobs"], "groups_dropped": dropped, "level": d["level"],
             "freed_intercepts": d["freed"], "criteria": d["criteria"], "steps": steps, "warnings": d["warnings"]}
 

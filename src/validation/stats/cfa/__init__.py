@@ -81,6 +81,7 @@ from validation.stats.cfa._syntax import (
     parse_model,
 )
 from validation.stats.cfa._syntax import _names as _model_names
+from validation.stats.cfa.small_sample import SmallSampleFit, small_sample_fit
 from validation.stats.results import NotEstimable
 
 try:  # the matrices here are small: threaded BLAS only adds synchronisation cost
@@ -102,6 +103,8 @@ def _single_thread(fn):
     return wrapper
 
 __all__ = [
+    "SmallSampleFit",
+    "small_sample_fit",
     "Parameter",
     "ModificationIndex",
     "CFAResult",
