@@ -221,6 +221,24 @@ def test_prints_to_pdf(loaded: Loaded, tmp_path: Path):
         assert f"Page {i} of {n}" in " ".join(text.split()), f"page {i} has no page number"
     first = " ".join(texts[0].split())
     assert "Bottom line" in first and "Predictive validity" in first and "Version" in first   # the contents print
+    # no half-empty page: the text of every page but the last reaches below its middle
+    fill = [_text_extent(page) for page in reader.pages]
+    sparse = [i + 1 for i, f in enumerate(fill[:-1]) if f < 0.5]
+    assert not sparse, f"pages under half full: {sparse} ({[round(fill[i - 1], 2) for i in sparse]})"
+
+
+def _text_extent(page) -> float:
+    """The share of the page's height down to its lowest line of body text (the footer left aside)."""
+    height = float(page.mediabox.height)
+    ys: list[float] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            ys.append(tm[5] * cm[3] + cm[5])
+
+    page.extract_text(visitor_text=visit)
+    body = [y for y in ys if 40 < y < height - 40]  # the page-number margin boxes sit within 40 pt of the edges
+    return (height - min(body)) / height if body else 0.0
 
 
 def test_full_page_screenshot(loaded: Loaded, tmp_path: Path):
