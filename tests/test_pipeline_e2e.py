@@ -42,29 +42,6 @@ def _snapshot(root: Path) -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("repo")
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split("\n")
-    for rel in filter(None, listed):
-        src = ROOT / rel
-        if not src.is_file() or rel.startswith(("reports/", "data/")) or rel == "dvc.lock":
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["synthesize"]["n_cases"] = 240
-    params["synthesize"]["crossed_cases"] = 20
-    params["reliability"]["n_boot"] = 200
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(["git", "init", "-q"], dest)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "add", "-A"], dest)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "copy"], dest)
-    _run(["dvc", "repro"], dest)
-    return dest
-
-
 def test_outputs_exist_and_hold_provenance(project: Path):
     for name in ("cases", "vera_ratings", "sq_responses", "outcomes"):
         assert (project / "data/clean" / f"{name}.parquet").stat().st_size > 0

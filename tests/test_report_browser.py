@@ -26,16 +26,6 @@ if not CHROMIUM or not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="the Python package playwright is not installed (dev dependency)")
 
-try:  # the end-to-end test's module fixture: the pipeline run in a temporary copy, small parameters
-    from test_pipeline_e2e import project  # noqa: E402,F401
-except ImportError:  # --import-mode=importlib: the tests folder is not on sys.path
-    import importlib.util
-
-    _spec = importlib.util.spec_from_file_location("_pipeline_e2e", Path(__file__).with_name("test_pipeline_e2e.py"))
-    _e2e = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_e2e)
-    project = _e2e.project
-
 pytestmark = pytest.mark.slow
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -1,0 +1,59 @@
+"""Shared fixtures: the pipeline run once per test session on small synthetic parameters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run_in(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command of the project (the test's own Python first on PATH), raising with its output on failure."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", DVC_NO_ANALYTICS="1",
+               MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> Path:
+    """The repository's files copied to a temporary git repository and ``dvc repro`` run there once on
+    small synthetic parameters. Tests do not use it directly: each module takes a copy (``project``)."""
+    dest = tmp_path_factory.mktemp("repo")
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split("\n")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if not src.is_file() or rel.startswith(("reports/", "data/")) or rel == "dvc.lock":
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["synthesize"]["n_cases"] = 240
+    params["synthesize"]["crossed_cases"] = 20
+    params["reliability"]["n_boot"] = 200
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run_in(["git", "init", "-q"], dest)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "add", "-A"], dest)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "copy"], dest)
+    run_in(["dvc", "repro"], dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def project(pipeline_run: Path, tmp_path_factory) -> Path:
+    """A module's own copy of the session's pipeline run (git history, DVC cache and outputs included),
+    so that a module changing it leaves the others' untouched."""
+    dest = tmp_path_factory.mktemp("project") / "repo"
+    shutil.copytree(pipeline_run, dest, symlinks=True)
+    return dest
