@@ -7,6 +7,9 @@
   rule as R's ``optimize``.
 * :func:`polychoric_core` -- the two-step estimate of every pair's correlation.
 * :func:`cor_smooth` -- eigenvalue smoothing of a correlation matrix that is not positive definite.
+* :func:`ordinal_moments` -- the first stage of an ordinal structural model: thresholds, polychoric
+  correlations at the exact root of their score, and the asymptotic covariance matrix of both from the
+  casewise scores (Muthen 1984), as lavaan computes them for ``estimator = "WLSMV"``.
 
 References
 ----------
@@ -15,6 +18,8 @@ Statistics, 27, 1075-1090.
 Brent, R. P. (1973). Algorithms for Minimization without Derivatives. Prentice-Hall, ch. 5.
 Olsson, U. (1979). Maximum likelihood estimation of the polychoric correlation coefficient.
 Psychometrika, 44, 443-460.
+Muthen, B. (1984). A general structural equation model with dichotomous, ordered categorical, and
+continuous latent variable indicators. Psychometrika, 49, 115-132.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr, ndtri, owens_t
 
-__all__ = ["bvn_cdf", "brent_minimize", "polychoric_core", "cor_smooth"]
+__all__ = ["bvn_cdf", "bvn_pdf", "brent_minimize", "polychoric_core", "cor_smooth", "item_thresholds", "pair_tables",
+           "polychoric_exact", "ordinal_moments"]
 
 _DBL_EPS = float(np.finfo(float).eps)
 # R's optimize() default tolerance, .Machine$double.eps^0.25
@@ -291,3 +297,290 @@ def cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]
     d = 1.0 / np.sqrt(np.diag(s))
     s = s * np.outer(d, d)
     return (s + s.T) / 2.0, True
+
+
+# --------------------------------------------------------------------------------------------------
+# the sample statistics of ordinal structural models: thresholds, polychoric correlations solved to
+# the exact root, and their asymptotic covariance matrix (Muthen 1984)
+# --------------------------------------------------------------------------------------------------
+
+_SQRT_EPS = math.sqrt(_DBL_EPS)  # cell probabilities below this are floored (and their cases carry no score)
+_RHO_BOUND = 0.999
+
+
+def bvn_pdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """The standard bivariate normal density, 0 where either argument is infinite."""
+    h, k, rho = np.broadcast_arrays(np.asarray(h, float), np.asarray(k, float), np.asarray(rho, float))
+    fin = np.isfinite(h) & np.isfinite(k)
+    hh, kk = np.where(fin, h, 0.0), np.where(fin, k, 0.0)
+    r2 = 1.0 - rho * rho
+    v = np.exp(-0.5 * (hh * hh - 2.0 * rho * hh * kk + kk * kk) / r2) / (2.0 * math.pi * np.sqrt(r2))
+    return np.where(fin, v, 0.0)
+
+
+def _bvn_pdf_drho(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """d/d rho of the bivariate normal density, 0 where either argument is infinite."""
+    h, k, rho = np.broadcast_arrays(np.asarray(h, float), np.asarray(k, float), np.asarray(rho, float))
+    fin = np.isfinite(h) & np.isfinite(k)
+    hh, kk = np.where(fin, h, 0.0), np.where(fin, k, 0.0)
+    r2 = 1.0 - rho * rho
+    g = (hh * kk * r2 - rho * (hh * hh - 2.0 * rho * hh * kk + kk * kk) + rho * r2) / (r2 * r2)
+    return np.where(fin, bvn_pdf(hh, kk, rho) * g, 0.0)
+
+
+def _corners(F: np.ndarray) -> np.ndarray:
+    """Cell values from a function on the (R+1) x (C+1) grid of bounds (last two axes)."""
+    return F[..., 1:, 1:] - F[..., :-1, 1:] - F[..., 1:, :-1] + F[..., :-1, :-1]
+
+
+def _grid(rc: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = rc.shape[0]
+    inf = np.full((m, 1), np.inf)
+    return np.concatenate([-inf, rc, inf], axis=1), np.concatenate([-inf, cc, inf], axis=1)
+
+
+def _cells(rc: np.ndarray, cc: np.ndarray, rho: np.ndarray, order: int) -> list[np.ndarray]:
+    """Cell probabilities (floored at sqrt(eps)) and, up to ``order``, their first and second
+    derivatives in rho, for every pair at once (m x R x C)."""
+    hr, hc = _grid(rc, cc)
+    a, b, r = hr[:, :, None], hc[:, None, :], rho[:, None, None]
+    out = [np.maximum(_corners(bvn_cdf(a, b, np.broadcast_to(r, np.broadcast_shapes(a.shape, b.shape)))),
+                      _SQRT_EPS)]
+    if order >= 1:
+        out.append(_corners(bvn_pdf(a, b, r)))
+    if order >= 2:
+        out.append(_corners(_bvn_pdf_drho(a, b, r)))
+    return out
+
+
+def item_thresholds(counts: np.ndarray) -> np.ndarray:
+    """Thresholds of each item from its category counts (k x ncat): the normal quantiles of the
+    cumulative proportions, +inf from the item's last category on (the univariate probit MLE)."""
+    nobs = counts.sum(axis=1)
+    cum = np.cumsum(counts, axis=1)[:, :-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = ndtri(np.clip(cum / nobs[:, None], 0.0, 1.0))
+    return np.where(cum >= nobs[:, None], np.inf, tau)
+
+
+def pair_tables(codes: np.ndarray, ncat: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Category counts of every item (k x ncat) and the contingency table of every pair (i < j, in
+    ``np.triu_indices`` order: rows = item i, columns = item j), from the cases observing both.
+    ``codes``: (n x k) floats 0..ncat-1, NaN = missing. Returns (counts, tables, i, j)."""
+    n, k = codes.shape
+    obs = ~np.isnan(codes)
+    onehot = np.zeros((n, k, ncat), dtype=np.float32)  # counts below 2^24 are exact in float32
+    ii, jj = np.nonzero(obs)
+    onehot[ii, jj, codes[ii, jj].astype(int)] = 1.0
+    counts = onehot.sum(axis=0, dtype=np.float64)
+    flat = onehot.reshape(n, k * ncat)
+    big = (flat.T @ flat).astype(np.float64).reshape(k, ncat, k, ncat)
+    iu, ju = np.triu_indices(k, 1)
+    return counts, big[iu, :, ju, :], iu, ju
+
+
+def _two_by_two(tab: np.ndarray, rt: np.ndarray, ct: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The 2 x 2 rules (Olsson 1979; as lavaan): one empty cell gets 0.5 moved in, the margins kept;
+    two empty cells give rho = +-1; independence gives 0; thresholds both 0 give the closed form.
+    Returns (adjusted tables, rho where decided else NaN, notes)."""
+    tab = tab.copy()
+    rho = np.full(tab.shape[0], np.nan)
+    notes: list[str] = []
+    for q in range(tab.shape[0]):
+        t = tab[q, :2, :2]
+        zeros = int((t == 0).sum())
+        if zeros == 1:
+            diag = t[0, 0] == 0 or t[1, 1] == 0
+            sign = 1.0 if diag else -1.0
+            t += sign * np.array([[0.5, -0.5], [-0.5, 0.5]])
+        elif zeros >= 2:
+            rho[q] = 1.0 if t[0, 0] > 0 else -1.0
+            notes.append(f"two empty cells in a 2 x 2 table: correlation set to {rho[q]:+.0f}")
+            continue
+        if t[0, 0] * t[1, 1] == t[0, 1] * t[1, 0]:
+            rho[q] = 0.0
+        elif rt[q, 0] == 0.0 and ct[q, 0] == 0.0:
+            rho[q] = -math.cos(2.0 * math.pi * t[0, 0] / t.sum())
+    return tab, rho, notes
+
+
+def polychoric_exact(tabs: np.ndarray, rc: np.ndarray, cc: np.ndarray, start: np.ndarray,
+                     tol: float = 1e-14, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Two-step polychoric correlations at the exact root of the score (Olsson 1979), every pair at
+    once: Newton steps on the log-likelihood sum(n log pi(rho)) with the thresholds fixed, halved
+    while the likelihood falls, within [-0.999, 0.999]. Returns (rho, converged)."""
+    m = tabs.shape[0]
+    rho = np.clip(np.nan_to_num(start), -_RHO_BOUND, _RHO_BOUND)
+    done = np.zeros(m, dtype=bool)
+
+    def loglik(r: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        (P,) = _cells(rc[idx], cc[idx], r, 0)
+        return (tabs[idx] * np.log(P)).sum(axis=(1, 2))
+
+    for _ in range(max_iter):
+        idx = np.flatnonzero(~done)
+        if idx.size == 0:
+            break
+        P, D, D2 = _cells(rc[idx], cc[idx], rho[idx], 2)
+        use = tabs[idx] * (P > _SQRT_EPS)  # floored cells drop out of the derivatives
+        grad = (use * D / P).sum(axis=(1, 2))
+        hess = (use * D2 / P).sum(axis=(1, 2)) - (use * (D / P) ** 2).sum(axis=(1, 2))
+        newton = np.where(hess < 0, -grad / np.where(hess < 0, hess, -1.0), np.sign(grad) * 0.1)
+        base = loglik(rho[idx], idx)
+        step = newton
+        new = np.clip(rho[idx] + step, -_RHO_BOUND, _RHO_BOUND)
+        for _half in range(30):
+            worse = loglik(new, idx) < base - 1e-12 * np.abs(base)
+            if not worse.any():
+                break
+            step = np.where(worse, step / 2.0, step)
+            new = np.clip(rho[idx] + step, -_RHO_BOUND, _RHO_BOUND)
+        moved = np.abs(new - rho[idx])
+        rho[idx] = new
+        done[idx[moved <= tol]] = True
+    return rho, done
+
+
+def ordinal_moments(codes: np.ndarray, ncat: int) -> dict:
+    """Thresholds, polychoric correlations and their asymptotic covariance matrix of one group's
+    ordinal items, as the first stage of diagonally weighted least squares (Muthen 1984).
+
+    ``codes``: (n x k) floats 0..K_j-1 (each item's categories numbered from 0), NaN = missing:
+    thresholds from each item's answers, correlations from each pair's joint answers (pairwise),
+    cases without any answer left out. Returns a dict with ``thresholds`` (list of arrays),
+    ``rho`` (k x k), ``gamma`` (the asymptotic covariance of (thresholds in item order, correlations in
+    ``np.triu_indices`` order) times n: N W, W = B^-1 S'S B^-T from the casewise scores S and the
+    outer-product Jacobian B), ``n``, ``zero_cells`` (pairs (i, j) whose table has an empty cell),
+    ``unconverged`` (pairs) and ``notes``.
+    """
+    codes = codes[~np.isnan(codes).all(axis=1)]
+    n, k = codes.shape
+    counts, tabs, iu, ju = pair_tables(codes, ncat)
+    tau = item_thresholds(counts)                             # k x (ncat - 1), +inf past an item's categories
+    ncats = (counts > 0).sum(axis=1).astype(int)
+    notes: list[str] = []
+    rc, cc = tau[iu], tau[ju]
+    is22 = (ncats[iu] == 2) & (ncats[ju] == 2)
+    fit_tabs = tabs.copy()
+    decided = np.full(iu.size, np.nan)
+    if is22.any():
+        sub, rho22, notes22 = _two_by_two(tabs[is22], rc[is22], cc[is22])
+        fit_tabs[is22] = sub
+        decided[is22] = rho22
+        notes += notes22
+    # start: the Pearson correlation of the codes over the pair's joint answers (0 when undefined)
+    obs = ~np.isnan(codes)
+    x = np.nan_to_num(codes)
+    o = obs.astype(float)
+    nij = o.T @ o
+    sx, sxx = x.T @ o, (x * x).T @ o                    # sums of item i over cases observing j
+    sxy = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / nij
+        var_i = sxx - sx * sx / nij
+        pear = cov / np.sqrt(var_i * var_i.T)
+    start = np.where(np.isfinite(pear[iu, ju]) & (np.abs(pear[iu, ju]) < 1), pear[iu, ju], 0.0)
+    free = np.isnan(decided)
+    rho_pairs = decided.copy()
+    unconverged: list[tuple[int, int]] = []
+    if free.any():
+        r, ok = polychoric_exact(fit_tabs[free], rc[free], cc[free], start[free])
+        rho_pairs[free] = r
+        unconverged = [(int(iu[q]), int(ju[q])) for q in np.flatnonzero(free)[~ok]]
+    zero_cells = [(int(iu[q]), int(ju[q])) for q in range(iu.size)
+                  if (tabs[q][: ncats[iu[q]], : ncats[ju[q]]] == 0).any()]
+    rho = np.eye(k)
+    rho[iu, ju] = rho_pairs
+    rho[ju, iu] = rho_pairs
+    gamma = _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs)
+    return {"thresholds": [tau[j, : ncats[j] - 1] for j in range(k)], "rho": rho, "gamma": gamma, "n": n,
+            "zero_cells": zero_cells, "unconverged": unconverged, "notes": notes}
+
+
+def _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs) -> np.ndarray:
+    """N B^-1 (S'S) B^-T: S the casewise scores of the thresholds (univariate probit) and of the
+    correlations (bivariate, thresholds fixed), B the block-triangular outer-product Jacobian of
+    those estimating equations (its (2,1) block pairs each correlation's scores with the bivariate
+    threshold scores of its two items)."""
+    n, k = codes.shape
+    c = np.where(obs, codes, 0).astype(int)
+    offs = np.r_[0, np.cumsum(ncats - 1)]
+    T, P = int(offs[-1]), iu.size
+    S = np.zeros((n, T + P))
+    phi_tau = np.where(np.isfinite(tau), np.exp(-0.5 * np.where(np.isfinite(tau), tau, 0.0) ** 2)
+                       / math.sqrt(2 * math.pi), 0.0)
+    inf = np.full((k, 1), np.inf)
+    bounds = np.concatenate([-inf, tau, inf], axis=1)        # k x (ncat + 1)
+    for j in range(k):
+        kj = ncats[j] - 1
+        cj = c[:, j]
+        prob = ndtr(bounds[j, cj + 1]) - ndtr(bounds[j, cj])
+        for t in range(kj):
+            S[:, offs[j] + t] = np.where(obs[:, j], ((cj == t) * phi_tau[j, t] - (cj == t + 1) * phi_tau[j, t])
+                                         / prob, 0.0)
+    # per-cell bivariate scores of every pair, then looked up for each case
+    P_, D_ = _cells(tau[iu], tau[ju], rho_pairs, 1)
+    good_cell = P_ > _SQRT_EPS
+    s_rho_cell = np.where(good_cell, D_ / P_, 0.0)                            # m x R x C
+    both = obs[:, iu] & obs[:, ju]                                           # n x m
+    ci, cj_ = c[:, iu], c[:, ju]
+    q_idx = np.arange(P)[None, :]
+    S[:, T:] = np.where(both, s_rho_cell[q_idx, ci, cj_], 0.0)
+    inner = S.T @ S
+    # B: A11 block diagonal (the items' own blocks of S'S), A22 diagonal, A21 from the bivariate threshold scores
+    B = np.zeros((T + P, T + P))
+    for j in range(k):
+        sl = slice(offs[j], offs[j + 1])
+        B[sl, sl] = inner[sl, sl]
+    B[T + np.arange(P), T + np.arange(P)] = np.diag(inner)[T:]
+    # bivariate threshold scores per cell: d log pi_rs / d tau^(i)_t and / d tau^(j)_t
+    hr, hc = _grid(tau[iu], tau[ju])
+    rr = np.sqrt(1.0 - rho_pairs * rho_pairs)[:, None, None]
+    rq = rho_pairs[:, None, None]
+
+    def dx(x: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+        fin = np.isfinite(x)
+        xx = np.where(fin, x, 0.0)
+        v = np.exp(-0.5 * xx * xx) / math.sqrt(2 * math.pi) * (ndtr((upper - rq * xx) / rr) - ndtr((lower - rq * xx) / rr))
+        return np.where(fin, v, 0.0)
+
+    # row item i: derivative of the cell (r, s) with respect to its upper bound a_r and lower bound a_{r-1}
+    a_up, a_lo = hr[:, 1:, None], hr[:, :-1, None]
+    b_up, b_lo = hc[:, None, 1:], hc[:, None, :-1]
+    di_up = dx(a_up, b_up, b_lo)                    # m x R x C: d pi_rs / d a_r
+    di_lo = dx(a_lo, b_up, b_lo)                    # d pi_rs / d a_{r-1} (with a minus sign)
+    dj_up = dx(b_up, a_up, a_lo)
+    dj_lo = dx(b_lo, a_up, a_lo)
+    cnt = _pair_counts(c, both, iu, ju, P_.shape[1], P_.shape[2])   # m x R x C counts (raw, joint answers)
+    w = np.where(good_cell, cnt * s_rho_cell / P_, 0.0)             # sum over cases of s_rho / pi per cell
+    for q in range(P):
+        i, j = iu[q], ju[q]
+        row = T + q
+        for t in range(ncats[i] - 1):
+            # cells with r = t gain d/d a_t (upper bound), cells with r = t + 1 lose it (lower bound)
+            val = (w[q, t, :] * di_up[q, t, :]).sum() - (w[q, t + 1, :] * di_lo[q, t + 1, :]).sum()
+            B[row, offs[i] + t] = val
+        for t in range(ncats[j] - 1):
+            val = (w[q, :, t] * dj_up[q, :, t]).sum() - (w[q, :, t + 1] * dj_lo[q, :, t + 1]).sum()
+            B[row, offs[j] + t] = val
+    binv = _block_triangular_inverse(B, T)
+    return n * (binv @ inner @ binv.T)
+
+
+def _pair_counts(c: np.ndarray, both: np.ndarray, iu: np.ndarray, ju: np.ndarray, R: int, C: int) -> np.ndarray:
+    out = np.zeros((iu.size, R, C))
+    for q in range(iu.size):
+        m = both[:, q]
+        np.add.at(out[q], (c[m, iu[q]], c[m, ju[q]]), 1.0)
+    return out
+
+
+def _block_triangular_inverse(B: np.ndarray, T: int) -> np.ndarray:
+    """[[A11, 0], [A21, A22]]^-1 with A22 diagonal: [[A11^-1, 0], [-A22^-1 A21 A11^-1, A22^-1]]."""
+    a11inv = np.linalg.inv(B[:T, :T])
+    d = np.diag(B)[T:]
+    out = np.zeros_like(B)
+    out[:T, :T] = a11inv
+    out[T:, T:] = np.diag(1.0 / d)
+    out[T:, :T] = -(B[T:, :T] @ a11inv) / d[:, None]
+    return out
