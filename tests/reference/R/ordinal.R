@@ -8,6 +8,10 @@
 #   tests/reference/ordinal/g1_missing.csv  group g1 with 5% of the values set missing (seed 1)
 #   tests/reference/ordinal/sampstats.json  per case (g1; the two groups; g1 with missing values, pairwise):
 #        nobs, thresholds, the polychoric matrix, Gamma (lavInspect(fit, "gamma")) and its row labels
+#   tests/reference/ordinal/fits.json  WLSMV fits: g1 (delta and theta parameterization), g1 with missing
+#        values (pairwise), the two groups configural, group.equal = "thresholds" and c("thresholds",
+#        "loadings"), and std.lv: fitMeasures, parameterEstimates (lhs, op, rhs, group, est, se),
+#        standardizedSolution (est.std, se) and lavTestLRT between the invariance steps
 #
 # R 4.2.2, lavaan 0.6-14, jsonlite.
 suppressMessages({library(lavaan); library(jsonlite)})
@@ -42,3 +46,34 @@ pairwise <- cfa(model, data = dm, ordered = TRUE, estimator = "WLSMV", missing =
 out <- list(meta = list(r_version = R.version.string, lavaan = as.character(packageVersion("lavaan"))),
             g1 = sampstats(one), two_groups = sampstats(two), g1_missing_pairwise = sampstats(pairwise))
 write_json(out, file.path(ref, "sampstats.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE, matrix = "rowmajor")
+
+fm <- c("npar", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor",
+        "baseline.chisq", "baseline.df", "baseline.chisq.scaled", "cfi", "tli", "cfi.scaled", "tli.scaled",
+        "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
+        "cfi.robust", "tli.robust", "rmsea.robust", "srmr")
+fit_ref <- function(fit) {
+  pe <- parameterEstimates(fit)
+  ss <- standardizedSolution(fit)
+  grp <- if (is.null(pe$group)) rep(1L, nrow(pe)) else pe$group
+  labs <- lavInspect(fit, "group.label")
+  list(fit = as.list(fitMeasures(fit, fm)),
+       params = data.frame(lhs = pe$lhs, op = pe$op, rhs = pe$rhs,
+                           group = if (length(labs)) labs[grp] else NA, est = pe$est, se = pe$se,
+                           std = ss$est.std, std_se = ss$se))
+}
+g1 <- d[d$group == "g1", items]
+conf <- cfa(model, data = d, group = "group", ordered = TRUE, estimator = "WLSMV")
+thr <- cfa(model, data = d, group = "group", ordered = TRUE, estimator = "WLSMV", group.equal = "thresholds")
+met <- cfa(model, data = d, group = "group", ordered = TRUE, estimator = "WLSMV",
+           group.equal = c("thresholds", "loadings"))
+lrt <- function(a, b) { t <- lavTestLRT(a, b); list(chisq_diff = t[2, "Chisq diff"], df_diff = t[2, "Df diff"],
+                                                  p = t[2, "Pr(>Chisq)"]) }
+fits <- list(
+  meta = out$meta, model = model,
+  g1 = fit_ref(one),
+  g1_theta = fit_ref(cfa(model, data = g1, ordered = TRUE, estimator = "WLSMV", parameterization = "theta")),
+  g1_std_lv = fit_ref(cfa(model, data = g1, ordered = TRUE, estimator = "WLSMV", std.lv = TRUE)),
+  g1_missing_pairwise = fit_ref(pairwise),
+  configural = fit_ref(conf), thresholds = fit_ref(thr), thresholds_loadings = fit_ref(met),
+  lrt = list(configural_thresholds = lrt(conf, thr), thresholds_loadings = lrt(thr, met)))
+write_json(fits, file.path(ref, "fits.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")

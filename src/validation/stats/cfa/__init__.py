@@ -70,6 +70,7 @@ from scipy import stats
 
 from validation.stats.cfa import _engine as _eng
 from validation.stats.cfa import _fit
+from validation.stats.cfa import _ordinal as _ord
 from validation.stats.cfa._syntax import (
     EQUAL_CHOICES,
     LAMBDA,
@@ -985,11 +986,14 @@ def cfa(
     sample_nobs: int | Mapping[str, int] | Sequence[int] | None = None,
     std_lv: bool = False,
     meanstructure: bool | None = None,
-    missing: str = "listwise",
+    missing: str | None = None,
     sample_cov_rescale: bool = True,
     modindices: int | None = 10,
+    estimator: str = "ML",
+    ordered: Sequence[str] | bool | None = None,
+    parameterization: str = "delta",
 ) -> CFAResult:
-    """Confirmatory factor analysis by maximum likelihood, as ``lavaan::cfa``.
+    """Confirmatory factor analysis by maximum likelihood (or, for ordinal items, WLSMV), as ``lavaan::cfa``.
 
     Parameters
     ----------
@@ -1020,12 +1024,27 @@ def cfa(
     meanstructure : bool, optional
         Default as lavaan: a mean structure when there are groups, when means are given, or when
         the model has intercepts.
-    missing : str
-        ``"listwise"``: complete cases only. ``"ml"``: full-information maximum likelihood on
-        every case with at least one observed value (cases without any are dropped, with a
-        warning); always with a mean structure; needs ``data``.
+    missing : str or None
+        ``"listwise"`` (the default under ML): complete cases only. ``"ml"``: full-information maximum
+        likelihood on every case with at least one observed value (cases without any are dropped, with
+        a warning); always with a mean structure; needs ``data``. Under WLSMV ``"pairwise"`` (its
+        default: thresholds from each item's answers, each polychoric correlation from the cases
+        answering both items, as lavaan's ``missing = "pairwise"``) or ``"listwise"``.
     modindices : int or None
-        How many of the largest modification indices to keep (``None`` all, 0 none).
+        How many of the largest modification indices to keep (``None`` all, 0 none; ML only).
+    estimator : ``"ML"`` or ``"WLSMV"``
+        ``"WLSMV"``: every indicator ordinal; thresholds and polychoric correlations with their
+        asymptotic covariance (Muthen 1984), diagonally weighted least squares, robust standard errors
+        and the scaled-and-shifted chi-square (Asparouhov & Muthen 2010) with ``chisq.scaled``,
+        ``cfi.scaled``, ``rmsea.scaled`` and Savalei's (2021) ``cfi.robust``, ``tli.robust``,
+        ``rmsea.robust``, as ``lavaan::cfa(..., ordered = TRUE, estimator = "WLSMV")``. Thresholds
+        appear as parameters ``item | t1``, ``item | t2``...; each item's categories are its distinct
+        values, in order.
+    ordered : sequence of str or True
+        The ordinal indicators (WLSMV): all of the model's indicators.
+    parameterization : ``"delta"`` or ``"theta"``
+        WLSMV: the scales of the latent responses (delta, lavaan's default) or their residual
+        variances (theta) are the parameters.
 
     Returns
     -------
@@ -1108,6 +1127,18 @@ def cfa(
         raise TypeError(f"group: expected a column name (str), got {type(group).__name__}")
     equal_t = _check_equal(equal)
     partial_t = _check_partial(group_partial)
+    if str(estimator).upper() == "WLSMV":
+        if sample_cov is not None or sample_mean is not None or sample_nobs is not None:
+            raise ValueError("estimator='WLSMV' needs the raw item answers (data=), not summary statistics")
+        return _cfa_wlsmv(model, data, group, equal_t, partial_t, bool(std_lv), missing or "pairwise",
+                          parameterization, ordered)[0]
+    if str(estimator).upper() != "ML":
+        raise ValueError(f"estimator: expected 'ML' or 'WLSMV', got {estimator!r}")
+    if ordered:
+        raise ValueError("ordered: ordinal items need estimator='WLSMV'")
+    if "thresholds" in equal_t:
+        raise ValueError("equal: only ordinal items have thresholds (estimator='WLSMV')")
+    missing = missing or "listwise"
     if modindices is not None and (isinstance(modindices, bool) or not isinstance(modindices, int) or modindices < 0):
         raise ValueError(f"modindices: expected a whole number >= 0 or None, got {modindices!r}")
     formulas, sample, ms_default = _prepare(model, data, group, sample_cov, sample_mean, sample_nobs, missing,
@@ -1438,3 +1469,239 @@ def _intercept_tests(f: _Fitted) -> list[ScoreTest]:
             x2, k = _eng.release_test(f.spec, f.theta, f.mi_info_inv, r.pid, cache=cache)
             out.append(ScoreTest(f"{r.lhs}~1", x2, k, float(stats.chi2.sf(x2, k)) if k else math.nan))
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# ordinal indicators: WLSMV (diagonally weighted least squares, robust corrections)
+# --------------------------------------------------------------------------------------------------
+
+ORDINAL_MISSING = ("pairwise", "listwise")
+PARAMETERIZATIONS = ("delta", "theta")
+
+
+@dataclasses.dataclass
+class _OrdinalSample:
+    groups: list[str]
+    stats: list[_ord.GroupStats]
+    n_thresholds: dict[str, int]
+    levels: dict[str, list]
+    missing: str
+    pair_n: list[np.ndarray]
+    notes: list[str]
+
+
+def _ordinal_sample(data: Any, ov: list[str], group: str | None, missing: str) -> _OrdinalSample:
+    """Recode each item to categories 0..K-1 (its distinct values over all groups, in order), check
+    them, and compute each group's thresholds, polychoric correlations and their asymptotic
+    covariance (pairwise for missing answers; listwise on request)."""
+    from validation.stats._polychoric import ordinal_moments
+
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data: expected a pandas DataFrame (rows = cases, columns = items), got {type(data).__name__}")
+    cols = [str(c) for c in data.columns]
+    absent = [v for v in ov if v not in cols]
+    if absent:
+        raise ValueError(f"data: the model's observed variable(s) {absent} are not columns of data")
+    if group is not None and group not in cols:
+        raise ValueError(f"group: {group!r} is not a column of data")
+    x = _numeric_block(data, ov, "data")
+    if group is not None:
+        gcol = data[group]
+        keep = gcol.notna().to_numpy()
+        if pd.api.types.is_float_dtype(gcol) and np.all(np.mod(gcol[keep], 1) == 0):
+            gcol = gcol.astype("Int64")
+        glab = gcol.astype(str).to_numpy()
+        labels = list(dict.fromkeys(glab[keep].tolist()))
+    else:
+        keep = np.ones(x.shape[0], dtype=bool)
+        glab = np.full(x.shape[0], "", dtype=object)
+        labels = [""]
+    x = x[keep]
+    glab = glab[keep]
+    if missing == "listwise":
+        complete = ~np.isnan(x).any(axis=1)
+        x, glab = x[complete], glab[complete]
+    codes = np.full_like(x, np.nan)
+    levels: dict[str, list] = {}
+    problems: list[str] = []
+    for j, item in enumerate(ov):
+        seen = np.unique(x[~np.isnan(x[:, j]), j])
+        levels[item] = seen.tolist()
+        if seen.size < 2:
+            problems.append(f"{item} has {'no answer' if seen.size == 0 else f'only one category ({seen[0]:g})'}")
+            continue
+        codes[:, j] = np.where(np.isnan(x[:, j]), np.nan, np.searchsorted(seen, np.nan_to_num(x[:, j])))
+    if problems:
+        raise NotEstimable("not estimable: an ordinal item needs answers in at least two categories: "
+                           + "; ".join(problems))
+    ncat = max(len(v) for v in levels.values())
+    stats, pair_n, notes = [], [], []
+    for lab in labels:
+        where = f" in group {lab!r}" if group is not None else ""
+        cg = codes[glab == lab]
+        empty = []
+        for j, item in enumerate(ov):
+            freq = np.bincount(cg[~np.isnan(cg[:, j]), j].astype(int), minlength=len(levels[item]))
+            if (freq == 0).any():
+                gone = [f"{levels[item][c]:g}" for c in np.flatnonzero(freq == 0)]
+                empty.append(f"{item}: category {', '.join(gone)} has no answer{where} (frequencies "
+                             f"{', '.join(str(int(v)) for v in freq)})")
+        if empty:
+            raise NotEstimable("not estimable: every category of an item must be used in every group: "
+                               + "; ".join(empty) + ". Merge a rare category with its neighbour, or leave the group out")
+        m = ordinal_moments(cg, ncat)
+        if m["n"] < 2:
+            raise NotEstimable(f"not estimable: {m['n']} case(s) with answers{where}")
+        iu, ju = np.triu_indices(len(ov), 1)
+        s = np.concatenate([np.concatenate(m["thresholds"]), m["rho"][iu, ju]])
+        stats.append(_ord.GroupStats(s, m["gamma"], int(m["n"]), m["thresholds"], m["rho"]))
+        obs = (~np.isnan(cg[~np.isnan(cg).all(axis=1)])).astype(float)
+        pair_n.append(obs.T @ obs)
+        ev = float(np.linalg.eigvalsh(m["rho"])[0])
+        if ev < math.sqrt(np.finfo(float).eps):
+            notes.append(f"the polychoric correlation matrix{where} is not positive definite (smallest eigenvalue "
+                         f"{ev:.2e}); it is used as it is (as lavaan does) and the robust fit indices are not formed")
+        if m["unconverged"]:
+            notes.append(f"{len(m['unconverged'])} polychoric correlation(s){where} did not converge")
+        notes += [f"{n_}{where}" for n_ in m["notes"]]
+        big = [f"{ov[i]}-{ov[j]}" for i, j in zip(iu, ju) if abs(m["rho"][i, j]) > 0.99]
+        if big:
+            notes.append(f"polychoric correlation(s) of (nearly) 1{where}: {', '.join(big)}")
+    n_used = sum(st.n for st in stats)
+    if missing == "pairwise":
+        low = min(float(pn[np.triu_indices(len(ov), 1)].min()) for pn in pair_n)
+        how = (f"pairwise: thresholds from each item's answers, each polychoric correlation from the cases answering "
+               f"both items ({int(low)} to {int(max(float(pn.max()) for pn in pair_n))} a pair); {n_used} cases")
+    else:
+        how = f"listwise: {n_used} cases answered every item"
+    return _OrdinalSample(labels, stats, {item: len(levels[item]) - 1 for item in ov}, levels, how, pair_n, notes)
+
+
+def _std_vector(spec: _ord.OrdinalSpec, X: np.ndarray) -> np.ndarray:
+    """Completely standardized values of every row (latent responses with variance 1 / Delta^2)."""
+    out = []
+    for g in range(spec.G):
+        _, mt = spec.implied(X, g)
+        L, P, T, D, al = mt[_ord.LAMBDA], mt[_ord.PSI], mt[_ord.THETA], mt[_ord.SCALE], mt[_ord.ALPHA]
+        C = mt["C"]
+        sd_lv = np.sqrt(np.einsum("bii->bi", P))
+        for r in spec.table.rows:
+            if r.group != g:
+                continue
+            if r.op == "=~":
+                v = L[:, r.r, r.c] * sd_lv[:, r.c] * D[:, r.r]
+            elif r.op == "|":
+                v = mt[_ord.TAU][:, r.r] * D[:, spec.item_of[r.r]]
+            elif r.op == "~~" and r.mat == _ord.PSI:
+                v = P[:, r.r, r.c] / (sd_lv[:, r.r] * sd_lv[:, r.c])
+            elif r.op == "~~" and r.r == r.c:
+                v = 1.0 - C[:, r.r, r.r] * D[:, r.r] ** 2
+            elif r.op == "~~":
+                v = T[:, r.r, r.c] * D[:, r.r] * D[:, r.c]
+            elif r.op == "~1" and r.mat == _ord.ALPHA:
+                v = al[:, r.r] / sd_lv[:, r.r]
+            elif r.op == "~*~":
+                v = D[:, r.r] / D[:, r.r]
+            else:
+                v = np.zeros(X.shape[0], dtype=X.dtype)
+            out.append(v)
+    return np.stack(out, axis=1)
+
+
+def _derived_value(spec: _ord.OrdinalSpec, theta: np.ndarray, r) -> float:
+    """Residual variances (delta) and scales (theta) follow from the unit variance of the responses."""
+    _, mt = spec.implied(theta[None, :].astype(float), r.group)
+    C, D = mt["C"][0], mt[_ord.SCALE][0]
+    if r.op == "~*~":
+        return float(D[r.r])
+    return float(1.0 / D[r.r] ** 2 - C[r.r, r.r])
+
+
+@_single_thread
+def _cfa_wlsmv(model: str, data: Any, group: str | None, equal: tuple[str, ...], partial: tuple[str, ...],
+               std_lv: bool, missing: str, parameterization: str, ordered: Any) -> tuple[CFAResult, Any]:
+    formulas = parse_model(model)
+    ov, lv = _model_names(formulas)
+    if ordered is not True:
+        listed = [str(v) for v in (ordered or [])]
+        continuous = [v for v in ov if v not in listed]
+        if continuous:
+            raise ValueError(f"ordered: WLSMV here treats every indicator as ordinal; also list {continuous} "
+                             "(or pass ordered=True)")
+    if missing not in ORDINAL_MISSING:
+        raise ValueError(f"missing: expected 'pairwise' or 'listwise' for ordinal items, got {missing!r}")
+    if parameterization not in PARAMETERIZATIONS:
+        raise ValueError(f"parameterization: expected 'delta' or 'theta', got {parameterization!r}")
+    sample = _ordinal_sample(data, ov, group, missing)
+    G = len(sample.groups)
+    if (equal or partial) and G < 2:
+        raise ValueError("equal / group_partial: constraints across groups need group=")
+    table = _ord.ordinal_table(formulas, ngroups=G, std_lv=std_lv, equal=equal, partial=partial,
+                               n_thresholds=sample.n_thresholds, parameterization=parameterization)
+    spec = _ord.OrdinalSpec(table, sample.stats, parameterization)
+    df = sum(st.s.size for st in sample.stats) - spec.npar
+    if df < 0:
+        raise NotEstimable(f"not estimable: the model is not identified: {spec.npar} free parameters but only "
+                           f"{df + spec.npar} sample statistics (negative degrees of freedom)")
+    state = _ord.fit_dwls(spec)
+    if not state.converged:
+        raise NotEstimable(f"not estimable: the DWLS fit did not converge in {state.iterations} iterations")
+    try:
+        inf = _ord.inference(spec, state.theta)
+    except np.linalg.LinAlgError:
+        raise NotEstimable("not estimable: the model is not identified (singular information matrix)") from None
+    shared_thresholds = G > 1 and any(r.op == "|" and r.group > 0 and r.eq_label == r.key for r in table.rows)
+    why_not = ("robust fit indices are not formed when thresholds are held equal across groups (as lavaan)"
+               if shared_thresholds else
+               next((n_ for n_ in sample.notes if "not positive definite" in n_), None))
+    fit = _ord.fit_measures(spec, state.theta, inf, why_not)
+    V = inf.vcov
+    est, se = [], []
+    for r in table.rows:
+        if r.free:
+            est.append(float(state.theta[r.pid]))
+            se.append(math.sqrt(V[r.pid, r.pid]) if V[r.pid, r.pid] >= 0 else math.nan)
+        else:
+            est.append(_derived_value(spec, state.theta, r) if math.isnan(r.value) else r.value)
+            se.append(0.0)
+    est_a, se_a = np.array(est), np.array(se)
+    z, p = _z_p(est_a, np.where(se_a > 0, se_a, np.nan))
+    X = state.theta[None, :] + 1j * 1e-20 * np.eye(spec.npar)
+    std = _std_vector(spec, state.theta[None, :].astype(complex)).real[0]
+    J = _std_vector(spec, X).imag / 1e-20                      # npar x rows
+    std_se = np.sqrt(np.maximum(np.einsum("ir,ij,jr->r", J, V, J), 0.0))
+    fixed_std = np.array([not r.free and r.op not in ("=~",) and not (r.op == "~~" and r.mat == _ord.PSI) for r in table.rows])
+    std_se = np.where(fixed_std & (std_se < 1e-12), 0.0, std_se)
+    sz, sp = _z_p(std, np.where(std_se > 0, std_se, np.nan))
+    shared: dict[int, list] = {}
+    for r in table.rows:
+        if r.free:
+            shared.setdefault(r.pid, []).append(r)
+    params = []
+    for i, r in enumerate(table.rows):
+        label = r.label or (shared[r.pid][0].plabel if r.free and len(shared[r.pid]) > 1 else "")
+        params.append(Parameter(r.lhs, r.op, r.rhs, sample.groups[r.group] if G > 1 else None, label, r.free,
+                                float(est_a[i]), float(se_a[i]), float(z[i]), float(p[i]), float(std[i]),
+                                float(std_se[i]), float(sz[i]), float(sp[i])))
+    warns = list(sample.notes)
+    for g in range(G):
+        for item in ov:
+            t = [pp.est for pp in params if pp.op == "|" and pp.lhs == item and (G == 1 or pp.group == sample.groups[g])]
+            if any(b <= a for a, b in zip(t, t[1:])):
+                warns.append(f"the thresholds of {item}{f' in group {sample.groups[g]!r}' if G > 1 else ''} are not "
+                             "increasing")
+    neg = [f"{pp.lhs}{f' [{pp.group}]' if pp.group else ''}" for pp in params
+           if pp.op == "~~" and pp.lhs == pp.rhs and pp.lhs in ov and pp.est < 0]
+    if neg:
+        warns.append("negative residual variance(s) of the latent responses (Heywood case): " + ", ".join(neg))
+    free_rows = [r for r in table.rows if r.free]
+    names = [f"{r.lhs}{r.op}{r.rhs}" + (f".g{r.group + 1}" if r.group else "") for r in free_rows]
+    pids = [r.pid for r in free_rows]
+    result = CFAResult(
+        model=model, fit=fit, parameters=tuple(params), modification_indices=(), n=int(spec.N),
+        nobs={lab: st.n for lab, st in zip(sample.groups, sample.stats)}, groups=tuple(sample.groups),
+        equal=equal, group_partial=partial, std_lv=bool(std_lv), meanstructure=True, converged=True,
+        iterations=state.iterations, estimator="WLSMV", missing=sample.missing, warnings=tuple(warns),
+        vcov=pd.DataFrame(V[np.ix_(pids, pids)], index=names, columns=names),
+    )
+    return result, (spec, state, inf)

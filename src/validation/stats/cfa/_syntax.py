@@ -29,6 +29,7 @@ __all__ = ["Formula", "Modifier", "Row", "Table", "parse_model", "parameter_tabl
 
 EQUAL_CHOICES = (
     "loadings",
+    "thresholds",
     "intercepts",
     "means",
     "residuals",
