@@ -159,3 +159,23 @@ def test_categories_are_the_items_distinct_values_in_order():
     b = cfa(FITS["model"], recoded, estimator="WLSMV", ordered=True)
     assert a.fit["chisq"] == b.fit["chisq"]
     assert [p.est for p in a.parameters] == [p.est for p in b.parameters]
+
+
+def test_ordinal_invariance_steps_and_their_scaled_differences_as_lavaan():
+    from validation.stats.cfa import invariance
+
+    res = invariance(FITS["model"], DATA, "group", estimator="WLSMV", ordered=True)
+    assert [s.name for s in res.steps] == ["configural", "thresholds", "thresholds and loadings"]
+    for step, case in zip(res.steps, ("configural", "thresholds", "thresholds_loadings")):
+        for key in ("chisq", "chisq.scaled", "cfi.scaled", "rmsea.scaled"):
+            assert step.fit[key] == pytest.approx(FITS[case]["fit"][key], rel=1e-4, abs=1e-6), (case, key)
+    for step, key in zip(res.steps[1:], ("configural_thresholds", "thresholds_loadings")):
+        want = FITS["lrt"][key]
+        assert step.df_diff == want["df_diff"]
+        assert step.chisq_diff == pytest.approx(want["chisq_diff"], rel=1e-4)
+        assert step.pvalue == pytest.approx(want["p"], rel=1e-3)
+        assert step.delta_cfi == pytest.approx(step.fit["cfi.scaled"] - res.steps[0 if key.startswith("conf") else 1]
+                                               .fit["cfi.scaled"])
+    # equal thresholds fail (scaled CFI drops by 0.017, p < 0.001): the sequence stops at configural
+    assert res.steps[1].holds is False and res.level == "configural"
+    assert set(res.to_frame()["model"]) == {"configural", "thresholds", "thresholds and loadings"}

@@ -1236,9 +1236,10 @@ class InvarianceResult:
         rows = []
         for s in self.steps:
             d = {"model": s.name}
-            for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr",
-                      "aic", "bic"):
-                d[k] = s.fit[k]
+            for k in ("chisq", "df", "pvalue", "chisq.scaled", "cfi", "tli", "cfi.scaled", "rmsea", "rmsea.ci.lower",
+                      "rmsea.ci.upper", "rmsea.scaled", "srmr", "aic", "bic"):
+                if k in s.fit:
+                    d[k] = s.fit[k]
             d.update(chisq_diff=s.chisq_diff, df_diff=s.df_diff, p_diff=s.pvalue, delta_cfi=s.delta_cfi,
                      delta_rmsea=s.delta_rmsea, delta_srmr=s.delta_srmr, holds=s.holds)
             rows.append(d)
@@ -1279,10 +1280,16 @@ def invariance(
     std_lv: bool = False,
     partial: bool = True,
     min_invariant: int = 2,
-    missing: str = "listwise",
+    missing: str | None = None,
     modindices: int | None = 10,
+    estimator: str = "ML",
+    ordered: Sequence[str] | bool | None = None,
+    parameterization: str = "delta",
+    group_partial: Sequence[str] = (),
 ) -> InvarianceResult:
-    """Configural, metric and scalar invariance of a measurement model across groups.
+    """Configural, metric and scalar invariance of a measurement model across groups (or, for
+    ordinal items with ``estimator="WLSMV"``, configural, equal thresholds, and equal thresholds and
+    loadings).
 
     Parameters
     ----------
@@ -1310,6 +1317,16 @@ def invariance(
         ``"listwise"`` or ``"ml"`` (full information ML, see :func:`cfa`).
     modindices : int or None
         Modification indices kept in each model's result.
+    estimator, ordered, parameterization : str, sequence, str
+        ``estimator="WLSMV"`` with every indicator ordinal (see :func:`cfa`): the sequence is
+        configural, ``thresholds`` (equal thresholds; the latent-response scales, or residual variances
+        under ``parameterization="theta"``, and the factor means are free in all groups but the first)
+        and ``thresholds and loadings``, as lavaan's ``group.equal`` identifies them; each compared with
+        the one before by the scaled-and-shifted chi-square difference (Satorra 2000, as lavTestLRT) and
+        by the change in the scaled CFI and RMSEA. ``missing`` is then ``"pairwise"`` (default) or
+        ``"listwise"``.
+    group_partial : sequence of str
+        WLSMV: parameters left free across groups in the constrained models (``"y3|t1"``, ``"F=~y3"``).
 
     Returns
     -------
@@ -1358,6 +1375,10 @@ def invariance(
     >>> res.level, res.freed  # y3's intercept is freed first: it has the largest score test
     ('partial scalar', ('y3~1',))
     """
+    if str(estimator).upper() == "WLSMV":
+        return _invariance_wlsmv(model, data, group, criteria, std_lv=std_lv, missing=missing or "pairwise",
+                                 parameterization=parameterization, ordered=ordered, group_partial=group_partial)
+    missing = missing or "listwise"
     crit = dict(DEFAULT_CRITERIA if criteria is None else criteria)
     bad = [k for k in crit if k not in ("delta_cfi", "delta_rmsea", "delta_srmr", "alpha")]
     if bad:
@@ -1705,3 +1726,55 @@ def _cfa_wlsmv(model: str, data: Any, group: str | None, equal: tuple[str, ...],
         vcov=pd.DataFrame(V[np.ix_(pids, pids)], index=names, columns=names),
     )
     return result, (spec, state, inf)
+
+
+def _invariance_wlsmv(model: str, data: Any, group: str, criteria: Mapping[str, float] | None, *, std_lv: bool,
+                      missing: str, parameterization: str, ordered: Any, group_partial: Sequence[str]) -> InvarianceResult:
+    crit = dict(DEFAULT_CRITERIA if criteria is None else criteria)
+    bad = [k for k in crit if k not in ("delta_cfi", "delta_rmsea", "delta_srmr", "alpha")]
+    if bad:
+        raise ValueError(f"criteria: unknown key(s) {bad}; expected delta_cfi, delta_rmsea, delta_srmr, alpha")
+    if not isinstance(group, str):
+        raise TypeError(f"group: expected a column name (str), got {type(group).__name__}")
+    partial_t = _check_partial(group_partial)
+    fits = []
+    for name, equal in (("configural", ()), ("thresholds", ("thresholds",)),
+                        ("thresholds and loadings", ("thresholds", "loadings"))):
+        res, internals = _cfa_wlsmv(model, data, group, equal, partial_t if equal else (), bool(std_lv), missing,
+                                    parameterization, ordered)
+        if len(res.groups) < 2:
+            raise NotEstimable(f"not estimable: invariance needs at least 2 groups; {group!r} has {len(res.groups)}")
+        fits.append((name, equal, res, internals))
+    steps = []
+    for i, (name, equal, res, (spec, state, inf)) in enumerate(fits):
+        if i == 0:
+            steps.append(InvarianceStep(name, equal, (), dict(res.fit), None, math.nan, 0, math.nan, math.nan,
+                                        math.nan, math.nan, None, res))
+            continue
+        pname, _, pres, (pspec, pstate, pinf) = fits[i - 1]
+        d, ddf, p, _, _ = _ord.satorra_2000(pspec, pstate.theta, pinf, spec, state.theta, inf)
+        dcfi = res.fit["cfi.scaled"] - pres.fit["cfi.scaled"]
+        drm = res.fit["rmsea.scaled"] - pres.fit["rmsea.scaled"]
+        dsr = res.fit["srmr"] - pres.fit["srmr"]
+        ok = True
+        if "delta_cfi" in crit:
+            ok &= dcfi >= crit["delta_cfi"]
+        if "delta_rmsea" in crit:
+            ok &= drm <= crit["delta_rmsea"]
+        if "delta_srmr" in crit:
+            ok &= dsr <= crit["delta_srmr"]
+        if "alpha" in crit:
+            ok &= not (p < crit["alpha"])
+        steps.append(InvarianceStep(name, equal, res.group_partial, dict(res.fit), pname, d, ddf, p, dcfi, drm, dsr,
+                                    bool(ok), res))
+    level = "configural"
+    for st_ in steps[1:]:
+        if not st_.holds:
+            break
+        level = st_.name
+    warns = list(fits[0][2].warnings)
+    if partial_t:
+        warns.append("left free across groups: " + ", ".join(partial_t))
+    first = fits[0][2]
+    return InvarianceResult(tuple(steps), level, tuple(partial_t), (), crit, first.groups, dict(first.nobs),
+                            tuple(warns))
