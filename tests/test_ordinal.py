@@ -179,3 +179,86 @@ def test_ordinal_invariance_steps_and_their_scaled_differences_as_lavaan():
     # equal thresholds fail (scaled CFI drops by 0.017, p < 0.001): the sequence stops at configural
     assert res.steps[1].holds is False and res.level == "configural"
     assert set(res.to_frame()["model"]) == {"configural", "thresholds", "thresholds and loadings"}
+
+
+# --------------------------------------------------------------------------------------------------
+# categorical omega (Green & Yang 2009) against semTools::compRelSEM(fit, ord.scale = TRUE)
+# --------------------------------------------------------------------------------------------------
+
+OMEGA = json.loads((REF / "omega.json").read_text())
+
+
+def test_green_yang_omega_of_each_factor_of_a_two_factor_fit():
+    from validation.stats import green_yang_omega
+    from validation.stats.cfa import cfa
+
+    g1 = DATA[DATA["group"] == "g1"]
+    res = cfa(FITS["model"], g1, estimator="WLSMV", ordered=True)
+    rho = ordinal_moments(_codes(g1), 3)["rho"]
+    est = {(p.lhs, p.op, p.rhs): p.est for p in res.parameters}
+    for f, items in (("F1", ITEMS[:4]), ("F2", ITEMS[4:])):
+        idx = [ITEMS.index(i) for i in items]
+        omega = green_yang_omega(np.array([est[(f, "=~", i)] for i in items]), est[(f, "~~", f)],
+                                 [np.array([est[(i, "|", "t1")], est[(i, "|", "t2")]]) for i in items],
+                                 rho[np.ix_(idx, idx)])
+        assert omega == pytest.approx(OMEGA["two_factor_g1"][f], rel=1e-6)
+
+
+@pytest.mark.parametrize("case", ["g1_y1_y4", "g1_y5_y8", "g1_missing_y1_y4", "g1_all"])
+def test_categorical_omega_as_semtools(case):
+    from validation.stats import categorical_omega
+
+    ref = OMEGA["one_factor"][case]
+    frame = pd.read_csv(REF / "g1_missing.csv") if "missing" in case else DATA[DATA["group"] == "g1"]
+    res = categorical_omega(frame[ref["items"]])
+    assert res.omega == pytest.approx(ref["omega"], rel=1e-6)
+    assert res.k == len(ref["items"]) and 0 < res.ci.lower < res.omega < res.ci.upper < 1
+    assert res.ci.upper - res.omega == pytest.approx(1.959964 * res.se, rel=1e-5)
+    assert set(res.loadings) == set(ref["items"]) and res.missing.startswith("pairwise")
+
+
+def test_categorical_omega_standard_error_follows_the_refitted_model():
+    """The delta method's gradient (omega through the DWLS estimates and the correlations) against
+    central differences of omega with the model refitted at shifted sample statistics. The delta method
+    is asymptotic: d theta / d s = (D' W D)^-1 D' W leaves out the curvature of the model times its
+    residuals, so the check starts where the model fits exactly (s = the implied statistics)."""
+    from validation.stats import green_yang_omega
+    from validation.stats.cfa import _cfa_wlsmv
+    from validation.stats.cfa import _ordinal as O
+
+    frame = DATA[DATA["group"] == "g1"][ITEMS[:4]].set_axis(["x1", "x2", "x3", "x4"], axis=1)
+    _, (spec, state, inf) = _cfa_wlsmv("F =~ x1 + x2 + x3 + x4", frame, None, (), (), True, "pairwise", "delta", True)
+    st = spec.stats[0]
+
+    def omega_at(s: np.ndarray) -> float:
+        moved = O.OrdinalSpec(spec.table, [O.GroupStats(s, st.gamma, st.n, st.thresholds, st.rho)], "delta")
+        theta = O.fit_dwls(moved, state.theta).theta
+        _, mt = moved.implied(theta[None, :], 0)
+        R = np.eye(4)
+        R[moved.iu, moved.ju] = s[moved.nthr:]
+        tau = mt[O.TAU][0]
+        return green_yang_omega(mt[O.LAMBDA][0][:, 0], mt[O.PSI][0][0, 0], [tau[2 * j:2 * j + 2] for j in range(4)], R)
+
+    rng = np.random.default_rng(5)
+    base = spec.sigma(state.theta, 0)
+    st = O.GroupStats(base, st.gamma, st.n, st.thresholds, st.rho)
+    assert O.fit_dwls(O.OrdinalSpec(spec.table, [st], "delta"), state.theta).theta == pytest.approx(state.theta)
+    D = inf.jacobians[0]
+    WD = D * st.w[:, None]
+    dtheta = np.linalg.solve(D.T @ WD, WD.T)
+    for _ in range(3):
+        v = rng.normal(size=st.s.size)
+        numeric = (omega_at(st.s + 1e-5 * v) - omega_at(st.s - 1e-5 * v)) / 2e-5
+        # the same directional derivative from the pieces categorical_omega combines
+        eps = 1e-6
+        theta_v = dtheta @ v
+        _, mt_p = spec.implied((state.theta + eps * theta_v)[None, :], 0)
+        _, mt_m = spec.implied((state.theta - eps * theta_v)[None, :], 0)
+
+        def om(mt, s):
+            R = np.eye(4)
+            R[spec.iu, spec.ju] = s[spec.nthr:]
+            tau = mt[O.TAU][0]
+            return green_yang_omega(mt[O.LAMBDA][0][:, 0], mt[O.PSI][0][0, 0], [tau[2 * j:2 * j + 2] for j in range(4)], R)
+        analytic = (om(mt_p, st.s + eps * v) - om(mt_m, st.s - eps * v)) / (2 * eps)
+        assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-7)

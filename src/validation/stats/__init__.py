@@ -37,6 +37,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "omega_hierarchical": "reliability",
     "ordinal_alpha": "reliability",
     "ordinal_omega": "reliability",
+    "categorical_omega": "reliability",
+    "green_yang_omega": "reliability",
     "kmo": "factor",
     "bartlett": "factor",
     "eigenvalues": "factor",

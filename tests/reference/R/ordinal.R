@@ -12,9 +12,11 @@
 #        values (pairwise), the two groups configural, group.equal = "thresholds" and c("thresholds",
 #        "loadings"), and std.lv: fitMeasures, parameterEstimates (lhs, op, rhs, group, est, se),
 #        standardizedSolution (est.std, se) and lavTestLRT between the invariance steps
+#   tests/reference/ordinal/omega.json  semTools::compRelSEM(fit, ord.scale = TRUE) (Green & Yang 2009) of the
+#        two-factor g1 fit and of one-factor fits of y1..y4 and y5..y8 (g1; g1 with missing values, pairwise)
 #
-# R 4.2.2, lavaan 0.6-14, jsonlite.
-suppressMessages({library(lavaan); library(jsonlite)})
+# R 4.2.2, lavaan 0.6-14, semTools 0.5-6, jsonlite.
+suppressMessages({library(lavaan); library(semTools); library(jsonlite)})
 
 ref <- "tests/reference/ordinal"
 if (!dir.exists(ref)) stop("run from the repository root")
@@ -77,3 +79,15 @@ fits <- list(
   configural = fit_ref(conf), thresholds = fit_ref(thr), thresholds_loadings = fit_ref(met),
   lrt = list(configural_thresholds = lrt(conf, thr), thresholds_loadings = lrt(thr, met)))
 write_json(fits, file.path(ref, "fits.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null")
+
+
+one_factor <- function(x, cols) {
+  fit <- cfa(paste("F =~", paste(cols, collapse = " + ")), data = x[, cols], ordered = TRUE, estimator = "WLSMV",
+             missing = "pairwise")
+  list(items = cols, omega = unname(compRelSEM(fit, ord.scale = TRUE)[["F"]]))
+}
+omegas <- list(meta = out$meta,
+  two_factor_g1 = as.list(compRelSEM(one, ord.scale = TRUE)),
+  one_factor = list(g1_y1_y4 = one_factor(g1, items[1:4]), g1_y5_y8 = one_factor(g1, items[5:8]),
+                    g1_missing_y1_y4 = one_factor(dm, items[1:4]), g1_all = one_factor(g1, items)))
+write_json(omegas, file.path(ref, "omega.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
