@@ -262,3 +262,38 @@ def test_categorical_omega_standard_error_follows_the_refitted_model():
             return green_yang_omega(mt[O.LAMBDA][0][:, 0], mt[O.PSI][0][0, 0], [tau[2 * j:2 * j + 2] for j in range(4)], R)
         analytic = (om(mt_p, st.s + eps * v) - om(mt_m, st.s - eps * v)) / (2 * eps)
         assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-7)
+
+
+def test_green_yang_gradient_in_closed_form_equals_central_differences():
+    from validation.stats import green_yang_omega
+    from validation.stats.reliability import _green_yang_gradient
+
+    rng = np.random.default_rng(3)
+    k = 5
+    lam, phi = rng.uniform(0.4, 0.8, k), 1.1
+    cuts = [np.sort(rng.normal(size=3)) for _ in range(k)]
+    R = np.full((k, k), 0.35) + np.diag(np.full(k, 0.65))
+    R[0, 1] = R[1, 0] = 0.5
+    om, d_lam, d_phi, d_a, d_R = _green_yang_gradient(lam, phi, cuts, R)
+    assert om == pytest.approx(green_yang_omega(lam, phi, cuts, R), rel=1e-14)
+    h = 1e-6
+
+    def at(lam=lam, phi=phi, cuts=cuts, R=R):
+        return green_yang_omega(lam, phi, cuts, R)
+
+    for j in range(k):
+        e = np.eye(k)[j] * h
+        assert d_lam[j] == pytest.approx((at(lam=lam + e) - at(lam=lam - e)) / (2 * h), rel=1e-6)
+    assert d_phi == pytest.approx((at(phi=phi + h) - at(phi=phi - h)) / (2 * h), rel=1e-6)
+    flat = np.concatenate(cuts)
+    for p in range(flat.size):
+        up, dn = flat.copy(), flat.copy()
+        up[p] += h
+        dn[p] -= h
+        split = lambda v: [v[3 * j:3 * j + 3] for j in range(k)]  # noqa: E731
+        assert d_a[p] == pytest.approx((at(cuts=split(up)) - at(cuts=split(dn))) / (2 * h), rel=1e-5, abs=1e-9)
+    for i, j in [(0, 1), (2, 4)]:
+        up, dn = R.copy(), R.copy()
+        up[i, j] = up[j, i] = R[i, j] + h
+        dn[i, j] = dn[j, i] = R[i, j] - h
+        assert d_R[i, j] == pytest.approx((at(R=up) - at(R=dn)) / (2 * h), rel=1e-6)

@@ -1896,16 +1896,6 @@ class CategoricalOmegaResult:
     warnings: tuple[str, ...] = ()
 
 
-def _bvn_cdf_grid(a: np.ndarray, b: np.ndarray, rho: float) -> np.ndarray:
-    """Phi2(a_c, b_d; rho) for every pair of the (finite) cut points a, b; rho = 1: Phi(min)."""
-    from validation.stats._polychoric import bvn_cdf
-
-    A, B = np.meshgrid(a, b, indexing="ij")
-    if rho >= 1.0:
-        return special.ndtr(np.minimum(A, B))
-    return bvn_cdf(A, B, np.full(A.shape, rho))
-
-
 def green_yang_omega(loadings: np.ndarray, factor_variance: float, thresholds: list[np.ndarray],
                      polychoric: np.ndarray, scales: np.ndarray | None = None) -> float:
     r"""Categorical omega (Green & Yang, 2009) of one factor's items:
@@ -1921,18 +1911,64 @@ def green_yang_omega(loadings: np.ndarray, factor_variance: float, thresholds: l
     run over ordered pairs of items, the diagonal included. As ``semTools::compRelSEM(fit,
     ord.scale = TRUE)``.
     """
+    from validation.stats._polychoric import bvn_cdf
+
     k = len(loadings)
     d = np.ones(k) if scales is None else np.asarray(scales, dtype=float)
     lam = np.asarray(loadings, dtype=float) * d
-    a = [np.asarray(t, dtype=float) * d[j] for j, t in enumerate(thresholds)]
-    S = np.array([special.ndtr(t).sum() for t in a])
-    num = den = 0.0
-    for j in range(k):
-        for i in range(k):
-            rt = lam[j] * lam[i] * factor_variance
-            num += _bvn_cdf_grid(a[j], a[i], rt).sum() - S[j] * S[i]
-            den += _bvn_cdf_grid(a[j], a[i], 1.0 if i == j else polychoric[j, i]).sum() - S[j] * S[i]
-    return float(num / den)
+    cuts = [np.asarray(t, dtype=float) * d[j] for j, t in enumerate(thresholds)]
+    S = np.array([special.ndtr(t).sum() for t in cuts])
+    # every (item, cut) against every (item, cut) at once
+    item = np.concatenate([np.full(len(t), j) for j, t in enumerate(cuts)])
+    a = np.concatenate(cuts)
+    I, J = np.meshgrid(item, item, indexing="ij")
+    A, B = np.meshgrid(a, a, indexing="ij")
+    true_r = lam[I] * lam[J] * factor_variance
+    obs_r = np.where(I == J, 1.0, np.asarray(polychoric, dtype=float)[I, J])
+    diag = I == J
+    # the diagonal of the observed part: Phi2(a, b; 1) = Phi(min(a, b))
+    obs = np.where(diag, special.ndtr(np.minimum(A, B)), bvn_cdf(A, B, np.where(diag, 0.0, obs_r)))
+    ss = float(np.sum(np.outer(S, S)))
+    return float((bvn_cdf(A, B, true_r).sum() - ss) / (obs.sum() - ss))
+
+
+def _green_yang_gradient(lam: np.ndarray, phi: float, cuts: list[np.ndarray], R: np.ndarray):
+    """Categorical omega and its derivatives in the loadings, the factor variance, each cut point and
+    each polychoric correlation (closed form: d Phi2(a, b; r) / d r = phi2(a, b; r), d Phi2 / d a =
+    phi(a) Phi((b - r a) / sqrt(1 - r^2)); the double sums run over ordered pairs, so each derivative
+    counts twice). Returns (omega, d_lambda, d_phi, d_cuts (concatenated), d_R (k x k, upper triangle))."""
+    from validation.stats._polychoric import bvn_cdf, bvn_pdf
+
+    k = len(lam)
+    item = np.concatenate([np.full(len(t), j) for j, t in enumerate(cuts)])
+    a = np.concatenate(cuts)
+    I, J = np.meshgrid(item, item, indexing="ij")
+    A, B = np.meshgrid(a, a, indexing="ij")
+    same = I == J
+    rt = lam[I] * lam[J] * phi
+    ro = np.where(same, 0.0, np.asarray(R, dtype=float)[I, J])
+    st_ = float(special.ndtr(a).sum())
+    num = float(bvn_cdf(A, B, rt).sum()) - st_ * st_
+    den = float(np.where(same, special.ndtr(np.minimum(A, B)), bvn_cdf(A, B, ro)).sum()) - st_ * st_
+    om = num / den
+    dens_t = bvn_pdf(A, B, rt)
+    d_num_lam = np.bincount(item, weights=2.0 * phi * (dens_t * lam[J]).sum(axis=1), minlength=k)
+    d_num_phi = float((dens_t * lam[I] * lam[J]).sum())
+    pdf_a = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+    cond_t = special.ndtr((B - rt * A) / np.sqrt(1.0 - rt * rt))
+    step = np.where(A < B, 1.0, np.where(A > B, 0.0, 0.5))
+    cond_o = np.where(same, step, special.ndtr((B - ro * A) / np.sqrt(1.0 - ro * ro)))
+    d_num_a = 2.0 * pdf_a * cond_t.sum(axis=1) - 2.0 * st_ * pdf_a
+    d_den_a = 2.0 * pdf_a * cond_o.sum(axis=1) - 2.0 * st_ * pdf_a
+    dens_o = np.where(same, 0.0, bvn_pdf(A, B, ro))
+    d_den_R = np.zeros((k, k))
+    np.add.at(d_den_R, (I.ravel(), J.ravel()), dens_o.ravel())   # both orders land in (j, i) and (i, j)
+    d_den_R = d_den_R + d_den_R.T                               # a correlation appears in both orders
+    d_lam = d_num_lam / den
+    d_phi = d_num_phi / den
+    d_a = (d_num_a - om * d_den_a) / den
+    d_R = -om * d_den_R / den
+    return om, d_lam, d_phi, d_a, d_R
 
 
 def categorical_omega(items: Any, ci: float | None = 0.95, missing: str = "pairwise") -> CategoricalOmegaResult:
@@ -1990,32 +2026,26 @@ def categorical_omega(items: Any, ci: float | None = 0.95, missing: str = "pairw
 
     from validation.stats.cfa._ordinal import LAMBDA, PSI, TAU
 
-    def omega_of(theta: np.ndarray, s: np.ndarray) -> float:
-        _, mt = spec.implied(theta[None, :].astype(float), 0)
-        lam = mt[LAMBDA][0][:, 0]
-        phi = float(mt[PSI][0][0, 0])
-        tau = [mt[TAU][0][bounds[j]:bounds[j + 1]] for j in range(k)]
-        R = np.eye(k)
-        R[iu, ju] = R[ju, iu] = s[nt:]
-        return green_yang_omega(lam, phi, tau, R)
-
     theta, s = state.theta, st.s
-    om = omega_of(theta, s)
-    # d theta / d s of the DWLS estimator, then the total gradient by central differences
+    _, mt = spec.implied(theta[None, :].astype(float), 0)
+    lam, phi, tau = mt[LAMBDA][0][:, 0], float(mt[PSI][0][0, 0]), mt[TAU][0]
+    R = np.eye(k)
+    R[iu, ju] = R[ju, iu] = s[nt:]
+    om, d_lam, d_phi, d_tau, d_R = _green_yang_gradient(lam, phi, [tau[bounds[j]:bounds[j + 1]] for j in range(k)], R)
+    # omega depends on the estimates (loadings, thresholds; the factor variance is fixed to 1) and on the
+    # correlations directly; d theta / d s of the DWLS estimator is (D' W D)^-1 D' W
+    h_theta = np.zeros(theta.size)
+    for r in spec.table.rows:
+        if r.free and r.op == "=~":
+            h_theta[r.pid] += d_lam[r.r]
+        elif r.free and r.op == "|":
+            h_theta[r.pid] += d_tau[r.r]
+        elif r.free and r.op == "~~" and r.mat == PSI:
+            h_theta[r.pid] += d_phi
+    h_s = np.r_[np.zeros(nt), d_R[iu, ju]]
     D = inf.jacobians[0]
     WD = D * st.w[:, None]
-    dtheta_ds = np.linalg.solve(D.T @ WD, WD.T)                # npar x len(s)
-    h_theta = np.zeros(theta.size)
-    for i in range(theta.size):
-        e = np.zeros(theta.size)
-        e[i] = 1e-6
-        h_theta[i] = (omega_of(theta + e, s) - omega_of(theta - e, s)) / 2e-6
-    h_s = np.zeros(s.size)
-    for i in range(nt, s.size):                                # s enters omega directly through the correlations only
-        e = np.zeros(s.size)
-        e[i] = 1e-6
-        h_s[i] = (omega_of(theta, s + e) - omega_of(theta, s - e)) / 2e-6
-    grad = h_theta @ dtheta_ds + h_s
+    grad = h_theta @ np.linalg.solve(D.T @ WD, WD.T) + h_s
     var = float(grad @ st.gamma @ grad) / st.n
     se = math.sqrt(var) if var >= 0 else math.nan
     interval = None
