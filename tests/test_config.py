@@ -101,3 +101,18 @@ def test_stage_refuses_bad_params_before_any_work(tmp_path):
     assert r.returncode == 2
     assert "validate.k_anonymity: found true, expected a whole number" in r.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_structure_estimators_are_checked_at_the_door():
+    from validation.pipeline.config import validate_params
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["structure"]["estimators"] = {"sq": ["ML", "WLSMV"], "vera": ["ML"]}
+    with pytest.raises(Exception, match="vera"):
+        validate_params(params)
+    params["structure"]["estimators"] = {"sq": ["ML", "ML"], "vera": ["WLSMV"]}
+    with pytest.raises(Exception, match="each estimator once"):
+        validate_params(params)
+    params["structure"]["estimators"] = {"sq": ["WLSMV"], "vera": ["WLSMV"]}
+    params["structure"]["parameterization"] = "theta"
+    assert validate_params(params).structure.estimators.sq == ["WLSMV"]

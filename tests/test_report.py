@@ -572,3 +572,34 @@ def test_bottom_line_sets_the_summary_judgement_against_the_risk_total():
         "summary_risk", "risk_total", -0.04, -0.07, -0.01, 0.06)
     page = re.sub(r"<[^>]+>", "", build_report(m, {}))
     assert "Holm-adjusted p = 0.060" in page and "No difference holds after the Holm adjustment" in page
+
+
+def test_ordinal_models_are_shown_and_judged_on_their_scaled_fit():
+    m = clean_metrics()
+    fit = {"chisq": 90.0, "df": 80, "chisq.scaled": 95.0, "pvalue.scaled": 0.12, "cfi.scaled": 0.99, "tli.scaled": 0.99,
+           "rmsea.scaled": 0.02, "rmsea.ci.lower.scaled": 0.0, "rmsea.ci.upper.scaled": 0.04, "srmr": 0.05,
+           "cfi.robust": 0.97, "rmsea.robust": 0.04}
+    loads = [{"factor": "needs", "item": "SQ01", "std": 0.7, "se": 0.03}]
+    m["structure"]["sq"]["cfa"]["std_loadings"] = [{"factor": "needs", "item": "SQ01", "std": 0.62, "se": 0.03}]
+    m["structure"]["sq"]["ordinal"] = {
+        "cfa": {"estimator": "WLSMV", "n": 390, "fit": fit, "std_loadings": loads},
+        "compared_with_ml": {"loadings_compared": 1, "mean_loading_difference": 0.08, "largest_loading_difference": 0.08,
+                             "ml": {"cfi": 0.97}, "wlsmv": {"cfi": 0.99}}}
+    steps = [{"name": "configural", "fit": dict(fit, **{"cfi.scaled": 0.90}), "holds": None},
+             {"name": "thresholds", "fit": fit, "chisq_diff": 5.0, "pvalue": 0.4, "delta_cfi": 0.0, "delta_rmsea": 0.0,
+              "holds": True},
+             {"name": "thresholds and loadings", "fit": fit, "chisq_diff": 6.0, "pvalue": 0.3, "delta_cfi": 0.0,
+              "delta_rmsea": 0.0, "holds": True}]
+    m["structure"]["vera"] = {"instrument": "VERA-2R", "cfa": {"estimator": "WLSMV", "n": 400, "fit": fit},
+                              "invariance": {"site": {"estimator": "WLSMV", "groups": ["S1", "S2"],
+                                                      "nobs": {"S1": 250, "S2": 150}, "level": "thresholds and loadings",
+                                                      "criteria": {"delta_cfi": -0.01, "alpha": 0.01}, "steps": steps}}}
+    text = re.sub(r"<[^>]+>", " ", build_report(m, {}))
+    assert "Ordinal models (WLSMV)" in text and "VERA-2R across sites (ordinal)" in text
+    assert "on average 0.080 higher than under ML" in text
+    figs = {f.label: f for f in key_figures(m, merge_params(None))}
+    inv = figs["VERA-2R invariance across sites (ordinal)"]
+    # the configural model's scaled CFI 0.90 misses 0.95: no step is reached, whatever the steps say
+    assert inv.verdict == FAILS and "configural model does not fit (CFI 0.900 below 0.95" in inv.reason
+    steps[0]["fit"] = fit
+    assert {f.label: f for f in key_figures(m, merge_params(None))}[inv.label].verdict == MEETS

@@ -124,3 +124,15 @@ def test_precision_formulas_agree_with_their_definitions():
         icc_sample_size(0.5, 2, 0)
     with pytest.raises(ValueError, match="n_raters"):
         icc_sample_size(0.5, 1, 0.1)
+
+
+def test_ordinal_invariance_levels_on_the_continuous_ladder():
+    from validation.report.verdicts import invariance
+
+    t = {"cfi": {"min": 0.95}, "rmsea": {"max": 0.06}}
+    ok = {"cfi": 0.99, "rmsea": 0.02}
+    assert invariance("thresholds and loadings", "scalar", ok, t, ordinal=True).outcome == MEETS
+    v = invariance("thresholds", "scalar", ok, t, ordinal=True)
+    assert v.outcome == FAILS and "only thresholds invariance (ordinal model" in v.reason
+    assert invariance("thresholds and loadings", "scalar", {"cfi": 0.90, "rmsea": 0.02}, t, ordinal=True).outcome == FAILS
+    assert invariance(None, "scalar", ok, t, ordinal=True).outcome == NE

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
 from validation.battery.scoring import NOT_RATED_RULES
 from validation.battery.synthetic import SyntheticConfig
@@ -76,6 +76,21 @@ class InvarianceCriteria(Section):
     alpha: Level = 0.01
 
 
+class Estimators(Section):
+    """The factor models fitted to each instrument: ML treats the answers as continuous, WLSMV as
+    ordinal (thresholds and polychoric correlations)."""
+
+    sq: list[Literal["ML", "WLSMV"]] = ["ML", "WLSMV"]
+    vera: list[Literal["WLSMV"]] = ["WLSMV"]
+
+    @field_validator("sq", "vera")
+    @classmethod
+    def _not_empty_no_repeats(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"each estimator once, got {v}")
+        return v
+
+
 class StructureConfig(Section):
     ci: Level = 0.95
     pa_iterations: Annotated[StrictInt, Field(ge=1)] = 100
@@ -88,6 +103,9 @@ class StructureConfig(Section):
     modindices: Annotated[StrictInt, Field(ge=0)] = 10
     min_group_n: Annotated[StrictInt, Field(ge=2)] = 140
     invariance_criteria: InvarianceCriteria = InvarianceCriteria()
+    estimators: Estimators = Estimators()
+    parameterization: Literal["delta", "theta"] = "delta"
+    ordinal_missing: Literal["pairwise", "listwise"] = "pairwise"
 
 
 class AgreementBands(Section):

@@ -57,6 +57,9 @@ def structure_method(params: Any) -> dict[str, str]:
                f"on {params.efa_cor} correlations, {params.efa_rotation} rotation (as psych::fa)",
         "cfa": f"maximum likelihood CFA of the hypothesised structure (as lavaan::cfa), missing = "
                f"'{params.cfa_missing}'",
+        "ordinal": f"ordinal models (WLSMV, as lavaan): SQ {', '.join(params.estimators.sq)}; VERA-2R "
+                   f"{', '.join(params.estimators.vera)} on one rating form a case; {params.parameterization} "
+                   f"parameterization; missing answers {params.ordinal_missing}",
         "small_sample": "the chi-square of the CFA and of each configural model also corrected for sample size "
                         "(Swain 1975; Bartlett 1950; as semTools::chisqSmallN), CFI, TLI and RMSEA formed from the "
                         "corrected statistics with the baseline corrected alike (Herzog & Boomsma 2009)",

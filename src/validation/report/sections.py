@@ -13,7 +13,7 @@ from validation.report import html as H
 from validation.report import view as V
 from validation.report import verdicts as VD
 from validation.report.rules import auc_band
-from validation.report.summary import configural_fit, g
+from validation.report.summary import configural_fit, g, judged_fit
 
 Figs = Mapping[str, str]
 
@@ -439,7 +439,94 @@ def structure_section(m: Mapping, figs: Figs, p: Mapping, fig: FigureCounter, k:
         else:
             out.append(V.Para(V.line("Level reached: ", V.b(inv.get("level")), f"; intercepts freed: {freed}. "
                                      f"Criteria: {_criteria_text(inv.get('criteria'))} (Chen 2007).")))
+    out += _ordinal_blocks(m, p, k)
     return V.section("structure", out)
+
+
+def _ordinal_blocks(m: Mapping, p: Mapping, k: int) -> list:
+    """The ordinal (WLSMV) models: the SQ model beside its ML fit, the VERA-2R five-domain model, and the
+    VERA-2R invariance sequence across sites."""
+    t = p["thresholds"]
+    sq_ord = g(m, "sq", "ordinal", "cfa")
+    vera = g(m, "vera") or {}
+    if not isinstance(sq_ord, Mapping) and not vera:
+        return []
+    out: list[Any] = [V.Heading(3, V.line("Ordinal models (WLSMV)"), "ordinal")]
+    rows = []
+    ml = g(m, "sq", "cfa")
+    if isinstance(ml, Mapping) and "fit" in ml:
+        rows.append(_fit_row(f"SQ, ML (continuous), n = {H.count(ml.get('n'), k)}", ml.get("fit"), t))
+    for name, c in (("SQ", sq_ord), (str(vera.get("instrument") or "VERA-2R") + " five domains", vera.get("cfa"))):
+        if not isinstance(c, Mapping):
+            continue
+        if "not_estimable" in c:
+            rows.append([V.line(f"{name}, WLSMV"), V.line(V.ne(c["not_estimable"])), "", "", "", "", "", ""])
+        else:
+            rows.append(_fit_row(f"{name}, WLSMV (ordinal), n = {H.count(c.get('n'), k)}",
+                                 judged_fit(c.get("fit"), "WLSMV"), t))
+    out.append(V.table(FIT_HEADER, rows))
+    robust = []
+    for name, c in (("SQ", sq_ord), ("VERA-2R", vera.get("cfa"))):
+        fit = (c or {}).get("fit") if isinstance(c, Mapping) else None
+        if isinstance(fit, Mapping) and H.is_num(fit.get("cfi.robust")):
+            robust.append(f"{name} CFI {H.num(fit['cfi.robust'])}, RMSEA {H.num(fit.get('rmsea.robust'))}")
+    out.append(V.Para(V.line(
+        "WLSMV treats each answer as a category of a latent normal response: thresholds and polychoric "
+        "correlations (Muthen 1984), diagonally weighted least squares with robust standard errors, and the "
+        "chi-square scaled and shifted (Asparouhov & Muthen 2010), as lavaan's estimator = \"WLSMV\". The table "
+        "shows its scaled chi-square, CFI, TLI and RMSEA." + (" Robust indices (Savalei 2021): " + "; ".join(robust)
+                                                             + "." if robust else "")), "muted"))
+    cmp_ = g(m, "sq", "ordinal", "compared_with_ml")
+    if isinstance(cmp_, Mapping) and H.is_num(cmp_.get("mean_loading_difference")):
+        out.append(V.Para(V.line(
+            f"Treated as ordinal, the SQ's standardised loadings are on average {H.num(cmp_['mean_loading_difference'])} "
+            f"{'higher' if cmp_['mean_loading_difference'] >= 0 else 'lower'} than under ML (largest difference "
+            f"{H.num(cmp_.get('largest_loading_difference'))}, {H.num(cmp_.get('loadings_compared'))} loadings): ML "
+            "on ordinal answers pulls loadings towards zero. CFI "
+            f"{H.num(g(cmp_, 'ml', 'cfi'))} (ML) against {H.num(g(cmp_, 'wlsmv', 'cfi'))} (WLSMV, scaled).")))
+    for grouping, inv in (vera.get("invariance") or {}).items():
+        out.append(V.Heading(4, V.line(f"{vera.get('instrument') or 'VERA-2R'} across {grouping}s (ordinal)"),
+                             f"invariance-vera-{slug(grouping)}"))
+        dropped = (inv or {}).get("groups_dropped") or {}
+        if dropped:
+            out.append(V.Para(V.line("Left out (too few cases): "
+                                     + ", ".join(f"{gname} (n = {H.count(n, k)})" for gname, n in dropped.items())
+                                     + ".")))
+        if not isinstance(inv, Mapping) or "not_estimable" in inv:
+            out.append(V.Para(V.line(V.ne((inv or {}).get("not_estimable", "missing from the metrics")))))
+            continue
+        if inv.get("nobs"):
+            out.append(_groups_line("Groups: ", inv["nobs"], k))
+        rows = []
+        for st in inv.get("steps") or []:
+            row = _fit_row(st.get("name", ""), judged_fit(st.get("fit"), "WLSMV"))
+            row += [H.num(st.get("chisq_diff"), 1) if H.is_num(st.get("chisq_diff")) else H.DASH,
+                    H.pval(st.get("pvalue")), H.num(st.get("delta_cfi"), sci=False),
+                    H.num(st.get("delta_rmsea"), sci=False),
+                    H.DASH if st.get("holds") is None else ("holds" if st.get("holds") else "fails")]
+            rows.append(row)
+        out.append(V.table(FIT_HEADER + ["\u0394chi-square (scaled)", "p", "\u0394CFI", "\u0394RMSEA", "step"], rows))
+        out.append(V.Para(V.line(
+            "Level reached: ", V.b(inv.get("level")), ". Equal thresholds free the scales of the latent responses and "
+            "the factor means in all groups but the first (lavaan's identification); each model is compared with the "
+            "one before by the scaled and shifted chi-square difference (Satorra 2000) and the change in the scaled "
+            f"CFI and RMSEA: {_ordinal_criteria_text(inv.get('criteria'))} (Chen 2007). The verdict rests on this "
+            "ordinal model.")))
+    return out
+
+
+def _ordinal_criteria_text(c: Any) -> str:
+    """The criteria of an ordinal invariance step in words."""
+    if not isinstance(c, Mapping):
+        return str(c or "")
+    parts = []
+    if H.is_num(c.get("delta_cfi")):
+        parts.append(f"scaled CFI falls by at most {abs(c['delta_cfi']):g}")
+    if H.is_num(c.get("delta_rmsea")):
+        parts.append(f"scaled RMSEA rises by at most {c['delta_rmsea']:g}")
+    if H.is_num(c.get("alpha")):
+        parts.append(f"the difference test is not significant at p < {c['alpha']:g}")
+    return ", ".join(parts)
 
 
 def _criteria_text(c: Any) -> str:

@@ -152,29 +152,46 @@ def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
     req = p["invariance"]["required"]
     fit_t = {key: p["thresholds"][key] for key in ("cfi", "tli", "rmsea", "srmr")}
     out = []
-    for grouping, inv in (g(m, "sq", "invariance") or {}).items():
-        label = f"SQ invariance across {grouping}s"
+    blocks = [(f"SQ invariance across {grouping}s", inv, f"invariance-{grouping}")
+              for grouping, inv in (g(m, "sq", "invariance") or {}).items()]
+    blocks += [(f"VERA-2R invariance across {grouping}s (ordinal)", inv, f"invariance-vera-{grouping}")
+               for grouping, inv in (g(m, "vera", "invariance") or {}).items()]
+    for label, inv, anchor in blocks:
+        ordinal = isinstance(inv, Mapping) and inv.get("estimator") == "WLSMV"
         if not isinstance(inv, Mapping) or "not_estimable" in inv:
             out.append(KeyFigure("invariance", label, verdict=NE, reason=_ne_reason(inv), threshold=f"{req}",
-                                 source=p["invariance"]["source"], anchor=f"invariance-{grouping}"))
+                                 source=p["invariance"]["source"], anchor=anchor))
             continue
         level = inv.get("level")
-        v = VD.invariance(level, req, configural_fit(inv), fit_t)
+        v = VD.invariance(level, req, configural_fit(inv), fit_t, ordinal=ordinal)
         nobs = inv.get("nobs") or {}
         n = sum(x for x in nobs.values() if H.is_num(x)) if isinstance(nobs, Mapping) else None
         groups = inv.get("groups") or list(nobs)
         out.append(KeyFigure("invariance", label, n=n or None, n_text=f"{len(groups)} groups",
                              threshold=f"{req}", source=p["invariance"]["source"], verdict=v.outcome, reason=v.reason,
                              display="not reached" if VD.fit_misses(configural_fit(inv), fit_t) else str(level),
-                             anchor=f"invariance-{grouping}"))
+                             anchor=anchor))
     return out
 
 
+SCALED = {"cfi": "cfi.scaled", "tli": "tli.scaled", "rmsea": "rmsea.scaled", "rmsea.ci.lower": "rmsea.ci.lower.scaled",
+          "rmsea.ci.upper": "rmsea.ci.upper.scaled", "chisq": "chisq.scaled", "pvalue": "pvalue.scaled"}
+
+
+def judged_fit(fit: Mapping | None, estimator: str | None) -> Mapping:
+    """The fit measures a verdict reads: an ordinal (WLSMV) model's scaled indices under the plain names."""
+    fit = fit or {}
+    if estimator != "WLSMV":
+        return fit
+    return {**fit, **{plain: fit.get(scaled) for plain, scaled in SCALED.items()}}
+
+
 def configural_fit(inv: Mapping) -> Mapping:
-    """The fit measures of the configural step of an invariance result (empty when absent)."""
+    """The fit measures of the configural step of an invariance result (empty when absent); an ordinal
+    model's scaled indices under the plain names."""
     for st in inv.get("steps") or []:
         if isinstance(st, Mapping) and st.get("name") == "configural":
-            return st.get("fit") or {}
+            return judged_fit(st.get("fit"), inv.get("estimator"))
     return {}
 
 

@@ -180,8 +180,13 @@ def fit_misses(fit: Mapping | None, fit_thresholds: Mapping | None) -> list[str]
     return misses
 
 
+# the ordinal (WLSMV) sequence on the ladder of the continuous one: equal thresholds and loadings is strong
+# (scalar) invariance; equal thresholds alone constrains no loading, so it is not yet metric
+ORDINAL_LEVELS = {"configural": "configural", "thresholds": "configural", "thresholds and loadings": "scalar"}
+
+
 def invariance(level: str | None, required: str, configural_fit: Mapping | None = None,
-               fit_thresholds: Mapping | None = None) -> Verdict:
+               fit_thresholds: Mapping | None = None, ordinal: bool = False) -> Verdict:
     """The level of measurement invariance reached against the level required, gated on the fit of
     the configural model: when it misses a fit cut-off (CFI, TLI, RMSEA, SRMR of ``fit_thresholds``)
     no later step is reached, whatever the changes in fit between steps say.
@@ -199,6 +204,14 @@ def invariance(level: str | None, required: str, configural_fit: Mapping | None 
     if misses:
         return Verdict(FAILS, f"the configural model does not fit ({', '.join(misses)}), so no invariance step "
                               "is reached")
+    if ordinal:
+        named = level
+        level = ORDINAL_LEVELS.get(str(level))
+        if level is None:
+            return Verdict(NE, "no level reached")
+        if LEVELS.index(level) >= LEVELS.index(required):
+            return Verdict(MEETS, f"equal {named} across groups (ordinal model; required: {required})")
+        return Verdict(FAILS, f"only {named} invariance (ordinal model; required: {required})")
     if level not in LEVELS:
         return Verdict(NE, "no level reached")
     if LEVELS.index(level) >= LEVELS.index(required):

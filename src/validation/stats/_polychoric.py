@@ -405,7 +405,7 @@ def _two_by_two(tab: np.ndarray, rt: np.ndarray, ct: np.ndarray) -> tuple[np.nda
 
 
 def polychoric_exact(tabs: np.ndarray, rc: np.ndarray, cc: np.ndarray, start: np.ndarray,
-                     tol: float = 1e-14, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+                     tol: float = 1e-12, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Two-step polychoric correlations at the exact root of the score (Olsson 1979), every pair at
     once: Newton steps on the log-likelihood sum(n log pi(rho)) with the thresholds fixed, halved
     while the likelihood falls, within [-0.999, 0.999]. Returns (rho, converged)."""
@@ -492,12 +492,12 @@ def ordinal_moments(codes: np.ndarray, ncat: int) -> dict:
     rho = np.eye(k)
     rho[iu, ju] = rho_pairs
     rho[ju, iu] = rho_pairs
-    gamma = _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs)
+    gamma = _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs, tabs)
     return {"thresholds": [tau[j, : ncats[j] - 1] for j in range(k)], "rho": rho, "gamma": gamma, "n": n,
             "zero_cells": zero_cells, "unconverged": unconverged, "notes": notes}
 
 
-def _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs) -> np.ndarray:
+def _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs, tabs) -> np.ndarray:
     """N B^-1 (S'S) B^-T: S the casewise scores of the thresholds (univariate probit) and of the
     correlations (bivariate, thresholds fixed), B the block-triangular outer-product Jacobian of
     those estimating equations (its (2,1) block pairs each correlation's scores with the bivariate
@@ -526,13 +526,14 @@ def _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs) -> np.ndarray:
     ci, cj_ = c[:, iu], c[:, ju]
     q_idx = np.arange(P)[None, :]
     S[:, T:] = np.where(both, s_rho_cell[q_idx, ci, cj_], 0.0)
-    inner = S.T @ S
     # B: A11 block diagonal (the items' own blocks of S'S), A22 diagonal, A21 from the bivariate threshold scores
     B = np.zeros((T + P, T + P))
+    St = S[:, :T]
+    a11 = St.T @ St
     for j in range(k):
         sl = slice(offs[j], offs[j + 1])
-        B[sl, sl] = inner[sl, sl]
-    B[T + np.arange(P), T + np.arange(P)] = np.diag(inner)[T:]
+        B[sl, sl] = a11[sl, sl]
+    B[T + np.arange(P), T + np.arange(P)] = np.einsum("nq,nq->q", S[:, T:], S[:, T:])
     # bivariate threshold scores per cell: d log pi_rs / d tau^(i)_t and / d tau^(j)_t
     hr, hc = _grid(tau[iu], tau[ju])
     rr = np.sqrt(1.0 - rho_pairs * rho_pairs)[:, None, None]
@@ -551,36 +552,23 @@ def _muthen_gamma(codes, obs, tau, ncats, iu, ju, rho_pairs) -> np.ndarray:
     di_lo = dx(a_lo, b_up, b_lo)                    # d pi_rs / d a_{r-1} (with a minus sign)
     dj_up = dx(b_up, a_up, a_lo)
     dj_lo = dx(b_lo, a_up, a_lo)
-    cnt = _pair_counts(c, both, iu, ju, P_.shape[1], P_.shape[2])   # m x R x C counts (raw, joint answers)
-    w = np.where(good_cell, cnt * s_rho_cell / P_, 0.0)             # sum over cases of s_rho / pi per cell
-    for q in range(P):
-        i, j = iu[q], ju[q]
-        row = T + q
-        for t in range(ncats[i] - 1):
-            # cells with r = t gain d/d a_t (upper bound), cells with r = t + 1 lose it (lower bound)
-            val = (w[q, t, :] * di_up[q, t, :]).sum() - (w[q, t + 1, :] * di_lo[q, t + 1, :]).sum()
-            B[row, offs[i] + t] = val
-        for t in range(ncats[j] - 1):
-            val = (w[q, :, t] * dj_up[q, :, t]).sum() - (w[q, :, t + 1] * dj_lo[q, :, t + 1]).sum()
-            B[row, offs[j] + t] = val
-    binv = _block_triangular_inverse(B, T)
-    return n * (binv @ inner @ binv.T)
-
-
-def _pair_counts(c: np.ndarray, both: np.ndarray, iu: np.ndarray, ju: np.ndarray, R: int, C: int) -> np.ndarray:
-    out = np.zeros((iu.size, R, C))
-    for q in range(iu.size):
-        m = both[:, q]
-        np.add.at(out[q], (c[m, iu[q]], c[m, ju[q]]), 1.0)
-    return out
-
-
-def _block_triangular_inverse(B: np.ndarray, T: int) -> np.ndarray:
-    """[[A11, 0], [A21, A22]]^-1 with A22 diagonal: [[A11^-1, 0], [-A22^-1 A21 A11^-1, A22^-1]]."""
+    w = np.where(good_cell, tabs * s_rho_cell / P_, 0.0)            # sum over cases of s_rho / pi per cell
+    # threshold t of the row item: cells with r = t gain d/d a_t (their upper bound), cells with r = t + 1
+    # lose it (their lower bound); the same by columns for the column item
+    row_up, row_lo = (w * di_up).sum(axis=2), (w * di_lo).sum(axis=2)      # m x R
+    col_up, col_lo = (w * dj_up).sum(axis=1), (w * dj_lo).sum(axis=1)      # m x C
+    ncut = tau.shape[1]
+    val_i = row_up[:, :ncut] - row_lo[:, 1:ncut + 1]
+    val_j = col_up[:, :ncut] - col_lo[:, 1:ncut + 1]
+    t_idx = np.arange(ncut)[None, :]
+    q_rows = np.broadcast_to(T + np.arange(P)[:, None], (P, ncut))
+    for item, val in ((iu, val_i), (ju, val_j)):
+        ok = t_idx < (ncats[item] - 1)[:, None]
+        B[q_rows[ok], (offs[item][:, None] + t_idx)[ok]] = val[ok]
+    # N B^-1 (S'S) B^-T = N Z'Z with Z = S B^-T, formed block by block (B^-1 is block lower triangular)
     a11inv = np.linalg.inv(B[:T, :T])
     d = np.diag(B)[T:]
-    out = np.zeros_like(B)
-    out[:T, :T] = a11inv
-    out[T:, T:] = np.diag(1.0 / d)
-    out[T:, :T] = -(B[T:, :T] @ a11inv) / d[:, None]
-    return out
+    Z = np.empty_like(S)
+    Z[:, :T] = St @ a11inv.T
+    Z[:, T:] = S[:, T:] / d - Z[:, :T] @ (B[T:, :T] / d[:, None]).T
+    return n * (Z.T @ Z)

@@ -8,7 +8,7 @@ from pathlib import Path
 from validation.stats.cfa import cfa, invariance, small_sample_fit
 from validation.stats.factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
 from validation.stats.results import NotEstimable, to_dict
-from validation.battery.scoring import sq_keyed
+from validation.battery.scoring import primary_ratings, sq_keyed
 from validation.pipeline.inputs import clean_inputs, estimate, read_clean
 from validation.pipeline.common import load_instruments
 from validation.pipeline.config import Config
@@ -54,6 +54,63 @@ def _cfa_block(model: str, items, p: dict) -> dict:
             "modification_indices": d["modification_indices"], "warnings": d["warnings"]}
 
 
+ORDINAL_FIT_KEYS = ("npar", "chisq", "df", "chisq.scaled", "pvalue.scaled", "chisq.scaling.factor", "cfi.scaled",
+                    "tli.scaled", "rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled", "cfi.robust",
+                    "tli.robust", "rmsea.robust", "srmr", "ntotal")
+
+
+def _ordinal_block(model: str, items, p: dict) -> dict:
+    """The model fitted to the items as ordinal (WLSMV): fit, standardized loadings, thresholds."""
+    try:
+        res = cfa(model, items, estimator="WLSMV", ordered=True, parameterization=p.parameterization,
+                  missing=p.ordinal_missing)
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc)}
+    d = to_dict(res)
+    return {"estimator": "WLSMV", "n": d["n"], "missing": d["missing"], "parameterization": p.parameterization,
+            "fit": {k: d["fit"].get(k) for k in ORDINAL_FIT_KEYS},
+            "std_loadings": [{"factor": q["lhs"], "item": q["rhs"], "std": q["std_all"], "se": q["std_se"]}
+                             for q in d["parameters"] if q["op"] == "=~"],
+            "warnings": d["warnings"]}
+
+
+def compare_estimators(ml: dict, ordinal: dict) -> dict:
+    """How the ordinal (WLSMV) model differs from the continuous (ML) one: standardized loadings item by
+    item (WLSMV minus ML) and the fit indices side by side."""
+    if "not_estimable" in ml or "not_estimable" in ordinal:
+        return {"not_estimable": "one of the two models was not estimable"}
+    a = {(x["factor"], x["item"]): x["std"] for x in ml["std_loadings"]}
+    b = {(x["factor"], x["item"]): x["std"] for x in ordinal["std_loadings"]}
+    diff = [b[k] - a[k] for k in a if k in b and a[k] is not None and b[k] is not None]
+    return {"loadings_compared": len(diff), "mean_loading_difference": float(sum(diff) / len(diff)) if diff else None,
+            "largest_loading_difference": max(diff, key=abs) if diff else None,
+            "ml": {"cfi": ml["fit"].get("cfi"), "rmsea": ml["fit"].get("rmsea"), "srmr": ml["fit"].get("srmr")},
+            "wlsmv": {"cfi": ordinal["fit"].get("cfi.scaled"), "rmsea": ordinal["fit"].get("rmsea.scaled"),
+                      "srmr": ordinal["fit"].get("srmr")}}
+
+
+def _ordinal_invariance_block(model: str, frame, group: str, p: dict) -> dict:
+    sizes = frame[group].value_counts()
+    keep = sorted(str(g) for g in sizes[sizes >= int(p.min_group_n)].index)
+    dropped = {str(g): int(n) for g, n in sizes.items() if str(g) not in keep}
+    if len(keep) < 2:
+        return {"not_estimable": f"fewer than 2 {group} groups with at least {p.min_group_n} cases",
+                "groups_dropped": dropped, "estimator": "WLSMV"}
+    sub = frame[frame[group].astype(str).isin(keep)].copy()
+    sub[group] = sub[group].astype(str)
+    try:
+        res = invariance(model, sub, group, criteria=p.invariance_criteria.model_dump(), estimator="WLSMV",
+                         ordered=True, parameterization=p.parameterization, missing=p.ordinal_missing)
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc), "groups_dropped": dropped, "estimator": "WLSMV"}
+    d = to_dict(res)
+    steps = [{k: st.get(k) for k in ("name", "equal", "group_partial", "compared_with", "chisq_diff", "df_diff",
+                                      "pvalue", "delta_cfi", "delta_rmsea", "delta_srmr", "holds")}
+             | {"fit": {k: st["fit"].get(k) for k in ORDINAL_FIT_KEYS}} for st in d["steps"]]
+    return {"estimator": "WLSMV", "groups": d["groups"], "nobs": d["nobs"], "groups_dropped": dropped,
+            "level": d["level"], "criteria": d["criteria"], "steps": steps, "warnings": d["warnings"]}
+
+
 def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
     sizes = frame[group].value_counts()
     keep = sorted(str(g) for g in sizes[sizes >= int(p.min_group_n)].index)
@@ -77,9 +134,32 @@ def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
             "freed_intercepts": d["freed"], "criteria": d["criteria"], "steps": steps, "warnings": d["warnings"]}
 
 
+def vera_model(vera) -> str:
+    """The VERA-2R structure in lavaan syntax: one factor a domain, its indicators on it."""
+    return "\n".join(f"{d.code} =~ " + " + ".join(d.items) for d in vera.domains)
+
+
+def _vera_structure(vera, t: dict, p: dict) -> dict:
+    """The five-domain model of the indicator ratings (one form a case), ordinal, and its invariance
+    across sites."""
+    if "WLSMV" not in p.estimators.vera:
+        return {"not_estimable": "not fitted: WLSMV is not among structure.estimators.vera"}
+    ratings = primary_ratings(t["vera_ratings"]).merge(t["cases"][["case_id", "site"]], on="case_id")
+    items = [i for d in vera.domains for i in d.items]
+    model = vera_model(vera)
+    print(f"[structure] VERA {len(vera.domains)}-domain model (WLSMV, ordinal; {len(items)} indicators)", flush=True)
+    frame = ratings[items].astype(float)
+    out = {"instrument": vera.name, "n": int(len(frame)), "k": len(items), "model": model,
+           "cfa": _ordinal_block(model, frame, p)}
+    print("[structure] VERA measurement invariance across sites (WLSMV)", flush=True)
+    out["invariance"] = {"site": _ordinal_invariance_block(model, frame.assign(site=ratings["site"].to_numpy()),
+                                                           "site", p)}
+    return out
+
+
 def run(root: Path, config: Config) -> None:
     p = config.structure
-    _, sq = load_instruments(root, config)
+    vera, sq = load_instruments(root, config)
     t = read_clean(root, config)
     sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1].merge(t["cases"][["case_id", "site"]], on="case_id")
     items = sq_keyed(sq1, sq).astype(float)
@@ -106,13 +186,22 @@ def run(root: Path, config: Config) -> None:
                      if names[loadings.loc[i].abs().idxmax()].split("(")[1][:-1] != scale_of[i]]
         efa_out = {**to_dict(res), "factor_names": names, "items_loading_off_scale": misplaced}
     model = measurement_model(sq)
-    print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model", flush=True)
-    cfa_out = _cfa_block(model, items, p)
+    cfa_out = {"not_estimable": "not fitted: ML is not among structure.estimators.sq"}
+    if "ML" in p.estimators.sq:
+        print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model (ML)", flush=True)
+        cfa_out = _cfa_block(model, items, p)
     frame = items.assign(site=sq1["site"].to_numpy(), language=sq1["language"].to_numpy())
-    inv = {}
-    for grouping in ("site", "language"):
-        print(f"[structure] measurement invariance across {grouping}s", flush=True)
-        inv[grouping] = _invariance_block(model, frame, grouping, p)
+    inv, ordinal = {}, {}
+    if "ML" in p.estimators.sq:
+        for grouping in ("site", "language"):
+            print(f"[structure] measurement invariance across {grouping}s (ML)", flush=True)
+            inv[grouping] = _invariance_block(model, frame, grouping, p)
+    if "WLSMV" in p.estimators.sq:
+        print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model (WLSMV, ordinal)", flush=True)
+        ordinal["cfa"] = {"model": model, **_ordinal_block(model, items, p)}
+        if "ML" in p.estimators.sq:
+            ordinal["compared_with_ml"] = compare_estimators(cfa_out, ordinal["cfa"])
+    vera_out = _vera_structure(vera, t, p)
 
     metrics = {
         "provenance": provenance(root, "structure", config, clean_inputs(root, config), ("instruments", "structure")),
@@ -127,7 +216,9 @@ def run(root: Path, config: Config) -> None:
             "efa": efa_out,
             "cfa": {"model": model, **cfa_out},
             "invariance": inv,
+            "ordinal": ordinal,
         },
+        "vera": vera_out,
     }
     with atomic_outputs(root) as out:
         out.write_json("reports/metrics/structure.json", metrics)
