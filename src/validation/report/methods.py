@@ -38,6 +38,9 @@ def reliability_method(params: Any) -> dict[str, Any]:
         "sq_sample": "occasion 1, reverse-keyed items reflected",
         "ordinal": "VERA indicators are 3-point: ordinal alpha and omega on polychoric correlations "
                    "(Zumbo, Gadermann & Zeisser 2007), bootstrap percentile intervals",
+        "categorical_omega": "categorical omega (Green & Yang 2009): the reliability of the summed category scores "
+                             "from a one-factor WLSMV model, as semTools::compRelSEM(ord.scale = TRUE), with a "
+                             "delta-method interval",
         "omega_hierarchical": "SQ: Schmid-Leiman omega hierarchical and total with one group factor per "
                               "hypothesised scale (minres, oblimin; as psych::omega)",
         "min_cases_per_group": int(params.min_cases),

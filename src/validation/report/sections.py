@@ -266,7 +266,9 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
         + ("delta-method interval, every case by full-information ML; "
            if g(m, "provenance", "params", "reliability", "omega_missing") == "ml" else
            "bootstrap percentile interval of the complete cases; ")
-        + "ordinal alpha and omega on polychoric correlations for the 3-point VERA indicators; "
+        + "ordinal alpha and omega on polychoric correlations for the 3-point VERA indicators; categorical omega "
+        "(Green & Yang 2009) of the summed category scores from a one-factor WLSMV model; the key figures show "
+        "omega total of the linear one-factor model; "
         f"cut-off {t['alpha'].get('min', '')} ({t['alpha'].get('source', '')})"), m.get("provenance")))
     out.append(method_details(meth))
     doms = g(m, "vera", "domains") or {}
@@ -277,11 +279,12 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
                      _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")) + _n_used(ov.get("alpha"), ov.get("n"), k),
                      _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k),
                      _cell(od.get("alpha"), "alpha") + _n_used(od.get("alpha"), ov.get("n"), k),
-                     _cell(od.get("omega"), "omega") + _n_used(od.get("omega"), ov.get("n"), k)])
+                     _cell(od.get("omega"), "omega") + _n_used(od.get("omega"), ov.get("n"), k),
+                     _cell(od.get("categorical_omega"), "omega")])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'vera', 'instrument') or 'VERA'} domains")),
                 V.table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]", "ordinal alpha [CI]",
-                         "ordinal omega [CI]"], rows, 2)]
+                         "ordinal omega [CI]", "categorical omega [CI]"], rows, 2)]
         tab = _group_table(doms, "by_site", k)
         if tab:
             out += [V.Heading(4, V.line("Alpha by site")), tab]
@@ -291,10 +294,11 @@ def reliability_section(m: Mapping, figs: Figs, t: Mapping, fig: FigureCounter, 
         ov = b.get("overall") or {}
         rows.append([code, b.get("label", ""), H.num(b.get("k")), H.count(ov.get("n"), k),
                      _cell(ov.get("alpha"), "alpha", t["alpha"], k=b.get("k")) + _n_used(ov.get("alpha"), ov.get("n"), k),
-                     _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k)])
+                     _cell(ov.get("omega"), "omega", t["omega"]) + _n_used(ov.get("omega"), ov.get("n"), k),
+                     _cell(b.get("categorical_omega"), "omega")])
     if rows:
         out += [V.Heading(3, V.line(f"{g(m, 'sq', 'instrument') or 'SQ'} scales")),
-                V.table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]"], rows, 2)]
+                V.table(["code", "name", "items", "n", "alpha [CI]", "omega [CI]", "categorical omega [CI]"], rows, 2)]
         for grouping, what in (("by_site", "site"), ("by_language", "language")):
             tab = _group_table(scales, grouping, k)
             if tab:

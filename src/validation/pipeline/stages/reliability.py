@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from validation.stats.reliability import cronbach_alpha, item_statistics, omega, omega_hierarchical, ordinal_alpha, ordinal_omega
+from validation.stats.reliability import (categorical_omega, cronbach_alpha, item_statistics, omega, omega_hierarchical,
+                                         ordinal_alpha, ordinal_omega)
 from validation.battery.scoring import primary_ratings, sq_keyed
 from validation.pipeline.inputs import by_group, clean_inputs, estimate, read_clean
 from validation.pipeline.common import StageError, load_instruments
@@ -59,6 +60,7 @@ def run(root: Path, config: Config) -> None:
             "ordinal": {
                 "alpha": estimate(ordinal_alpha, x, ci=p.ci, n_boot=int(p.ordinal_n_boot), seed=p.seed),
                 "omega": estimate(ordinal_omega, x, ci=p.ci, n_boot=int(p.ordinal_n_boot), seed=p.seed),
+                "categorical_omega": estimate(categorical_omega, x.astype(float), ci=p.ci),
             },
             "by_site": by_group(ratings, "site", min_n, lambda s, d=d: _alpha_only(s[list(d.items)].astype("Float64"), p)),
         }
@@ -72,6 +74,7 @@ def run(root: Path, config: Config) -> None:
         scales[s.code] = {
             "label": s.label, "k": len(cols),
             "overall": _consistency(keyed[cols], p, (sq.response_min, sq.response_max)),
+            "categorical_omega": estimate(categorical_omega, keyed[cols].astype(float), ci=p.ci),
             "by_site": by_group(keyed, "site", min_n, lambda g, c=cols: _alpha_only(g[c], p)),
             "by_language": by_group(keyed, "language", min_n, lambda g, c=cols: _alpha_only(g[c], p)),
         }
