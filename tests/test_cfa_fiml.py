@@ -500,3 +500,22 @@ def test_small_sample_correction_refuses_what_it_cannot_correct():
         small_sample_fit(dict(fit, df=0), 9, 3)
     with pytest.raises(NotEstimable, match="not positive"):
         small_sample_fit(dict(fit, ntotal=5), 9, 3, "bartlett")
+
+
+def test_expected_information_standard_errors_with_fiml(hs, hsref):
+    """information='expected': the standard errors are those of lavaan's expected information
+    (lavInspect(fit, "information.expected"), per case): vcov = I^-1 / N; the fit is the same."""
+    ref = hsref["single"]
+    observed = cfa(hsref["model"], hs, missing="ml", modindices=0)
+    expected = cfa(hsref["model"], hs, missing="ml", modindices=0, information="expected")
+    assert observed.information == "observed" and expected.information == "expected"
+    assert expected.fit == observed.fit
+    ie = np.array(ref["information_expected"])
+    se = np.sqrt(np.diag(np.linalg.inv(ie)) / expected.n)
+    free = [p for p in expected.parameters if p.free]
+    np.testing.assert_allclose([p.se for p in free], se, rtol=2e-4)
+    assert max(abs(a.se - b.se) for a, b in zip(observed.parameters, expected.parameters)) > 1e-4
+    with pytest.raises(ValueError, match="information: expected 'observed' or 'expected', got 'robust'"):
+        cfa(hsref["model"], hs, missing="ml", information="robust")
+    with pytest.raises(ValueError, match="computed for full information ML"):
+        cfa(hsref["model"], hs.dropna(), information="observed")

@@ -227,7 +227,7 @@ def test_categorical_omega_standard_error_follows_the_refitted_model():
     from validation.stats.cfa import _ordinal as O
 
     frame = DATA[DATA["group"] == "g1"][ITEMS[:4]].set_axis(["x1", "x2", "x3", "x4"], axis=1)
-    _, (spec, state, inf) = _cfa_wlsmv("F =~ x1 + x2 + x3 + x4", frame, None, (), (), True, "pairwise", "delta", True)
+    _, (spec, state, inf, _) = _cfa_wlsmv("F =~ x1 + x2 + x3 + x4", frame, None, (), (), True, "pairwise", "delta", True)
     st = spec.stats[0]
 
     def omega_at(s: np.ndarray) -> float:

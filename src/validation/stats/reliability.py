@@ -2040,7 +2040,7 @@ def categorical_omega(items: Any, ci: float | None = 0.95, missing: str = "pairw
     from validation.stats.cfa import _cfa_wlsmv
 
     try:
-        res, (spec, state, inf) = _cfa_wlsmv("F =~ " + " + ".join(ov), data, None, (), (), True, missing, "delta", True)
+        res, (spec, state, inf, _) = _cfa_wlsmv("F =~ " + " + ".join(ov), data, None, (), (), True, missing, "delta", True)
     except NotEstimable as exc:
         raise NotEstimable(named(str(exc))) from None
     st = spec.stats[0]

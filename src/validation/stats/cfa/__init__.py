@@ -198,6 +198,8 @@ class CFAResult:
     estimator : ``"ML"``; missing : how missing values were handled, in words (listwise deletion
         or full information ML, with the number of cases, missing values and patterns).
     warnings : Heywood cases, non-positive-definite matrices and anything a reader should know.
+    information : the information matrix behind the standard errors: ``"observed"`` (the default with
+        full information ML, as lavaan) or ``"expected"``.
     vcov : sampling covariance matrix of the free parameters (lavaan's ``vcov``), rows and columns
         named ``lhs op rhs`` (``.gN`` appended in group N > 1); a parameter held equal across groups
         appears once a group, as in lavaan. For delta-method standard errors of functions of the
@@ -220,6 +222,7 @@ class CFAResult:
     estimator: str
     missing: str
     warnings: tuple[str, ...] = ()
+    information: str = "expected"
     vcov: pd.DataFrame | None = dataclasses.field(default=None, repr=False, compare=False,
                                                   metadata={"serialize": False})
 
@@ -273,6 +276,18 @@ def _check_equal(equal: Any, name: str = "equal") -> tuple[str, ...]:
     return out
 
 
+def _check_information(information: str | None, missing: str) -> str | None:
+    """lavaan's ``information``: the matrix behind the standard errors of an ML fit."""
+    if information is None:
+        return None
+    if information not in ("observed", "expected"):
+        raise ValueError(f"information: expected 'observed' or 'expected', got {information!r}")
+    if information == "observed" and missing != "ml":
+        raise ValueError("information='observed' is computed for full information ML (missing='ml'); complete "
+                         "data use the expected information (lavaan's default)")
+    return information
+
+
 def _check_partial(partial: Any) -> tuple[str, ...]:
     if partial is None:
         return ()
@@ -281,8 +296,9 @@ def _check_partial(partial: Any) -> tuple[str, ...]:
     out = []
     for p in partial:
         s = str(p).replace(" ", "")
-        if not any(op in s for op in ("=~", "~~", "~1")):
-            raise ValueError(f"group_partial: {p!r} is not a parameter in lavaan syntax (e.g. 'x3~1', 'F=~x2')")
+        if not any(op in s for op in ("=~", "~~", "~1", "|t")):
+            raise ValueError(f"group_partial: {p!r} is not a parameter in lavaan syntax (e.g. 'x3~1', 'F=~x2', "
+                             "'x3|t1')")
         out.append(s)
     return tuple(out)
 
@@ -536,6 +552,7 @@ class _Fitted:
     fit: dict[str, float]
     score_info_inv: np.ndarray | None = None  # information behind score tests when not info_inv
     notes: tuple[str, ...] = ()
+    information: str = "expected"             # behind the standard errors
 
     @property
     def mi_info_inv(self) -> np.ndarray:
@@ -553,6 +570,7 @@ def _estimate(
     meanstructure: bool,
     theta0: np.ndarray | None = None,
     at: Mapping[tuple, float] | None = None,
+    information: str | None = None,
 ) -> _Fitted:
     G = len(sample.groups)
     table = parameter_table(formulas, ngroups=G, meanstructure=meanstructure, std_lv=std_lv, equal=equal, partial=partial)
@@ -605,11 +623,12 @@ def _estimate(
         info_inv = np.zeros((0, 0))
     score_info_inv = None
     notes: list[str] = []
+    information = information or ("observed" if fiml else "expected")
     if fiml:
         # standard errors from the observed information (lavaan's default with missing = "ml");
         # score tests and modification indices from the expected one (as modindices/lavTestScore)
         score_info_inv = info_inv
-        if table.npar:
+        if table.npar and information == "observed":
             info = spec.hessian(theta) / 2
             try:
                 info_inv = np.linalg.inv(info)
@@ -622,7 +641,7 @@ def _estimate(
                 notes.append("the observed information matrix is singular: no standard errors")
     fit = _fit_measures_fiml(spec, theta) if fiml else _fit_measures(spec, theta)
     return _Fitted(model, table, spec, sample, theta, state, info, info_inv, equal, partial, std_lv, fit,
-                   score_info_inv, tuple(notes))
+                   score_info_inv, tuple(notes), information)
 
 
 def _theta_from(table: Table, sample: _Sample, at: Mapping[tuple, float]) -> np.ndarray:
@@ -936,6 +955,7 @@ def _build_result(fitted: _Fitted, modindices: int | None) -> CFAResult:
         estimator="ML",
         missing=fitted.sample.missing,
         warnings=tuple(warns),
+        information=fitted.information,
         vcov=vcov,
     )
 
@@ -992,6 +1012,7 @@ def cfa(
     estimator: str = "ML",
     ordered: Sequence[str] | bool | None = None,
     parameterization: str = "delta",
+    information: str | None = None,
 ) -> CFAResult:
     """Confirmatory factor analysis by maximum likelihood (or, for ordinal items, WLSMV), as ``lavaan::cfa``.
 
@@ -1045,6 +1066,11 @@ def cfa(
     parameterization : ``"delta"`` or ``"theta"``
         WLSMV: the scales of the latent responses (delta, lavaan's default) or their residual
         variances (theta) are the parameters.
+    information : ``"observed"`` or ``"expected"``, optional
+        ML: the information matrix behind the standard errors, as lavaan's ``information``. With
+        ``missing="ml"`` the default is the observed one (the Hessian, lavaan's default); the expected
+        one (per missing-data pattern, at the model's moments) is cheaper when only the fit is needed.
+        Complete data always use the expected one.
 
     Returns
     -------
@@ -1130,6 +1156,8 @@ def cfa(
     if str(estimator).upper() == "WLSMV":
         if sample_cov is not None or sample_mean is not None or sample_nobs is not None:
             raise ValueError("estimator='WLSMV' needs the raw item answers (data=), not summary statistics")
+        if information is not None:
+            raise ValueError("information: WLSMV standard errors are the robust sandwich; leave information unset")
         return _cfa_wlsmv(model, data, group, equal_t, partial_t, bool(std_lv), missing or "pairwise",
                           parameterization, ordered)[0]
     if str(estimator).upper() != "ML":
@@ -1153,7 +1181,8 @@ def cfa(
         raise ValueError("sample_mean: a mean structure needs the sample means")
     if any(e in ("intercepts", "means") for e in equal_t) and not ms:
         raise ValueError("equal: equal intercepts or means need a mean structure (means of the groups)")
-    fitted = _estimate(model, sample, formulas, equal=equal_t, partial=partial_t, std_lv=bool(std_lv), meanstructure=ms)
+    fitted = _estimate(model, sample, formulas, equal=equal_t, partial=partial_t, std_lv=bool(std_lv), meanstructure=ms,
+                       information=_check_information(information, missing))
     return _build_result(fitted, modindices)
 
 
@@ -1171,6 +1200,7 @@ class ScoreTest:
     x2: float
     df: int
     pvalue: float
+    group: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1216,7 +1246,8 @@ class InvarianceResult:
     level : highest level that holds: ``"configural"`` (the configural model is only fitted,
         not judged), ``"metric"``, ``"partial scalar"`` or ``"scalar"``.
     freed : intercepts freed for partial scalar invariance, in the order freed.
-    score_tests : score tests of the intercept constraints at each freeing round (round, tests).
+    score_tests : ML: score tests of the intercept constraints at each freeing round; WLSMV: one tuple
+        per constrained step, the test of releasing each equality constraint in each group, largest first.
     criteria : the criteria used.
     groups, nobs : the groups and their cases.
     warnings : anything a reader should know.
@@ -1286,6 +1317,9 @@ def invariance(
     ordered: Sequence[str] | bool | None = None,
     parameterization: str = "delta",
     group_partial: Sequence[str] = (),
+    identification: str = "lavaan",
+    sequence: str = "thresholds-first",
+    information: str | None = None,
 ) -> InvarianceResult:
     """Configural, metric and scalar invariance of a measurement model across groups (or, for
     ordinal items with ``estimator="WLSMV"``, configural, equal thresholds, and equal thresholds and
@@ -1325,8 +1359,25 @@ def invariance(
         the one before by the scaled-and-shifted chi-square difference (Satorra 2000, as lavTestLRT) and
         by the change in the scaled CFI and RMSEA. ``missing`` is then ``"pairwise"`` (default) or
         ``"listwise"``.
+    information : ``"observed"`` or ``"expected"``, optional
+        ML with ``missing="ml"``: the information behind each model's standard errors (see :func:`cfa`);
+        ``"expected"`` saves the observed-information Hessian of every step when only the fit and the
+        tests are wanted. The fit, the difference tests and the score tests do not depend on it.
     group_partial : sequence of str
         WLSMV: parameters left free across groups in the constrained models (``"y3|t1"``, ``"F=~y3"``).
+    identification : ``"lavaan"`` or ``"wu.estabrook"``
+        WLSMV: ``"lavaan"`` (default) identifies each step as lavaan's ``group.equal`` does: with equal
+        thresholds the latent-response intercepts stay 0 and the factor means are free, so the
+        ``thresholds`` step also equates the intercepts. ``"wu.estabrook"`` follows Wu & Estabrook (2016),
+        as ``semTools::measEq.syntax(ID.cat = "Wu.Estabrook.2016")``: with equal thresholds the intercepts
+        of the other groups are free and the factor means 0, and a fourth step, ``thresholds, loadings and
+        intercepts``, equates the intercepts and frees the means (the same model as lavaan's thresholds and
+        loadings). With three categories the ``thresholds`` step is then an equivalent model (0 df), not a
+        test.
+    sequence : ``"thresholds-first"`` or ``"loadings-first"``
+        WLSMV: the order of the constraints. ``"loadings-first"`` is the older sequence (configural,
+        ``loadings``, ``loadings and thresholds``; lavaan's identification), kept for comparison with
+        published analyses; thresholds-first is the one Wu & Estabrook (2016) justify.
 
     Returns
     -------
@@ -1337,7 +1388,10 @@ def invariance(
     Configural: the same pattern in each group; metric (weak): equal loadings; scalar (strong):
     equal loadings and intercepts, factor means free in all groups but the first (Meredith, 1993).
     Each model is compared with the one before by the chi-square difference test and by the change
-    in CFI and RMSEA (Cheung & Rensvold, 2002; Chen, 2007). Score tests of the intercept
+    in CFI and RMSEA (Cheung & Rensvold, 2002; Chen, 2007). For WLSMV, ``score_tests`` holds, for each
+    constrained step, the score test of releasing each equality constraint in each group (lavaan's
+    ``lavTestScore`` univariate tests; the ordinary statistic, as lavaan gives for WLSMV), largest first:
+    they point to the thresholds or loadings to leave free (``group_partial``). Score tests of the intercept
     constraints are computed from the expected information at the constrained estimates. With
     ``missing="ml"`` every model is fitted by full information ML on the same cases, the
     chi-square differences are likelihood-ratio tests between FIML fits (the EM-fitted
@@ -1376,8 +1430,11 @@ def invariance(
     ('partial scalar', ('y3~1',))
     """
     if str(estimator).upper() == "WLSMV":
+        if information is not None:
+            raise ValueError("information: WLSMV standard errors are the robust sandwich; leave information unset")
         return _invariance_wlsmv(model, data, group, criteria, std_lv=std_lv, missing=missing or "pairwise",
-                                 parameterization=parameterization, ordered=ordered, group_partial=group_partial)
+                                 parameterization=parameterization, ordered=ordered, group_partial=group_partial,
+                                 identification=identification, sequence=sequence)
     missing = missing or "listwise"
     crit = dict(DEFAULT_CRITERIA if criteria is None else criteria)
     bad = [k for k in crit if k not in ("delta_cfi", "delta_rmsea", "delta_srmr", "alpha")]
@@ -1393,7 +1450,7 @@ def invariance(
     formulas, sample, _ = _prepare(model, data, group, None, None, None, missing, True)
     if len(sample.groups) < 2:
         raise NotEstimable(f"not estimable: invariance needs at least 2 groups; {group!r} has {len(sample.groups)}")
-    kw = dict(std_lv=bool(std_lv), meanstructure=True)
+    kw = dict(std_lv=bool(std_lv), meanstructure=True, information=_check_information(information, missing))
     warns: list[str] = list(sample.notes)
     conf = _estimate(model, sample, formulas, equal=(), partial=(), **kw)
     met = _estimate(model, sample, formulas, equal=("loadings",), partial=(), **kw)
@@ -1498,6 +1555,8 @@ def _intercept_tests(f: _Fitted) -> list[ScoreTest]:
 
 ORDINAL_MISSING = ("pairwise", "listwise")
 PARAMETERIZATIONS = ("delta", "theta")
+IDENTIFICATIONS = (_ord.LAVAAN_ID, _ord.WU_ESTABROOK_ID)
+SEQUENCES = ("thresholds-first", "loadings-first")
 
 
 @dataclasses.dataclass
@@ -1621,6 +1680,8 @@ def _std_vector(spec: _ord.OrdinalSpec, X: np.ndarray) -> np.ndarray:
                 v = T[:, r.r, r.c] * D[:, r.r] * D[:, r.c]
             elif r.op == "~1" and r.mat == _ord.ALPHA:
                 v = al[:, r.r] / sd_lv[:, r.r]
+            elif r.op == "~1" and r.mat == _ord.NU:
+                v = mt[_ord.NU][:, r.r] * D[:, r.r]
             elif r.op == "~*~":
                 v = D[:, r.r] / D[:, r.r]
             else:
@@ -1640,7 +1701,11 @@ def _derived_value(spec: _ord.OrdinalSpec, theta: np.ndarray, r) -> float:
 
 @_single_thread
 def _cfa_wlsmv(model: str, data: Any, group: str | None, equal: tuple[str, ...], partial: tuple[str, ...],
-               std_lv: bool, missing: str, parameterization: str, ordered: Any) -> tuple[CFAResult, Any]:
+               std_lv: bool, missing: str, parameterization: str, ordered: Any, *,
+               identification: str = _ord.LAVAAN_ID, sample: _OrdinalSample | None = None
+               ) -> tuple[CFAResult, Any]:
+    """Fit one ordinal model; ``sample`` (the groups' thresholds, polychorics and Gamma) is computed
+    here unless the caller passes the one it computed for an earlier model on the same data."""
     formulas = parse_model(model)
     ov, lv = _model_names(formulas)
     if ordered is not True:
@@ -1653,12 +1718,16 @@ def _cfa_wlsmv(model: str, data: Any, group: str | None, equal: tuple[str, ...],
         raise ValueError(f"missing: expected 'pairwise' or 'listwise' for ordinal items, got {missing!r}")
     if parameterization not in PARAMETERIZATIONS:
         raise ValueError(f"parameterization: expected 'delta' or 'theta', got {parameterization!r}")
-    sample = _ordinal_sample(data, ov, group, missing)
+    if identification not in IDENTIFICATIONS:
+        raise ValueError(f"identification: expected 'lavaan' or 'wu.estabrook', got {identification!r}")
+    if sample is None:
+        sample = _ordinal_sample(data, ov, group, missing)
     G = len(sample.groups)
     if (equal or partial) and G < 2:
         raise ValueError("equal / group_partial: constraints across groups need group=")
     table = _ord.ordinal_table(formulas, ngroups=G, std_lv=std_lv, equal=equal, partial=partial,
-                               n_thresholds=sample.n_thresholds, parameterization=parameterization)
+                               n_thresholds=sample.n_thresholds, parameterization=parameterization,
+                               identification=identification)
     spec = _ord.OrdinalSpec(table, sample.stats, parameterization)
     df = sum(st.s.size for st in sample.stats) - spec.npar
     if df < 0:
@@ -1725,48 +1794,76 @@ def _cfa_wlsmv(model: str, data: Any, group: str | None, equal: tuple[str, ...],
         iterations=state.iterations, estimator="WLSMV", missing=sample.missing, warnings=tuple(warns),
         vcov=pd.DataFrame(V[np.ix_(pids, pids)], index=names, columns=names),
     )
-    return result, (spec, state, inf)
+    return result, (spec, state, inf, sample)
+
+
+def _ordinal_steps(identification: str, sequence: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The models of the ordinal invariance sequence: name and the constraints across groups."""
+    if sequence == "loadings-first":
+        return (("configural", ()), ("loadings", ("loadings",)), ("loadings and thresholds", ("thresholds", "loadings")))
+    steps = (("configural", ()), ("thresholds", ("thresholds",)), ("thresholds and loadings", ("thresholds", "loadings")))
+    if identification == _ord.WU_ESTABROOK_ID:
+        steps += (("thresholds, loadings and intercepts", ("thresholds", "loadings", "intercepts")),)
+    return steps
 
 
 def _invariance_wlsmv(model: str, data: Any, group: str, criteria: Mapping[str, float] | None, *, std_lv: bool,
-                      missing: str, parameterization: str, ordered: Any, group_partial: Sequence[str]) -> InvarianceResult:
+                      missing: str, parameterization: str, ordered: Any, group_partial: Sequence[str],
+                      identification: str, sequence: str) -> InvarianceResult:
     crit = dict(DEFAULT_CRITERIA if criteria is None else criteria)
     bad = [k for k in crit if k not in ("delta_cfi", "delta_rmsea", "delta_srmr", "alpha")]
     if bad:
         raise ValueError(f"criteria: unknown key(s) {bad}; expected delta_cfi, delta_rmsea, delta_srmr, alpha")
     if not isinstance(group, str):
         raise TypeError(f"group: expected a column name (str), got {type(group).__name__}")
+    if identification not in IDENTIFICATIONS:
+        raise ValueError(f"identification: expected 'lavaan' or 'wu.estabrook', got {identification!r}")
+    if sequence not in SEQUENCES:
+        raise ValueError(f"sequence: expected 'thresholds-first' or 'loadings-first', got {sequence!r}")
+    if sequence == "loadings-first" and identification != _ord.LAVAAN_ID:
+        raise ValueError("sequence='loadings-first' is the older sequence with lavaan's identification; "
+                         "use identification='lavaan'")
     partial_t = _check_partial(group_partial)
     fits = []
-    for name, equal in (("configural", ()), ("thresholds", ("thresholds",)),
-                        ("thresholds and loadings", ("thresholds", "loadings"))):
+    sample = None
+    for name, equal in _ordinal_steps(identification, sequence):
         res, internals = _cfa_wlsmv(model, data, group, equal, partial_t if equal else (), bool(std_lv), missing,
-                                    parameterization, ordered)
+                                    parameterization, ordered, identification=identification, sample=sample)
         if len(res.groups) < 2:
             raise NotEstimable(f"not estimable: invariance needs at least 2 groups; {group!r} has {len(res.groups)}")
+        sample = sample or internals[3]
         fits.append((name, equal, res, internals))
-    steps = []
-    for i, (name, equal, res, (spec, state, inf)) in enumerate(fits):
+    steps, tests = [], []
+    for i, (name, equal, res, (spec, state, inf, _)) in enumerate(fits):
         if i == 0:
             steps.append(InvarianceStep(name, equal, (), dict(res.fit), None, math.nan, 0, math.nan, math.nan,
                                         math.nan, math.nan, None, res))
             continue
-        pname, _, pres, (pspec, pstate, pinf) = fits[i - 1]
+        pname, _, pres, (pspec, pstate, pinf, _) = fits[i - 1]
         d, ddf, p, _, _ = _ord.satorra_2000(pspec, pstate.theta, pinf, spec, state.theta, inf)
         dcfi = res.fit["cfi.scaled"] - pres.fit["cfi.scaled"]
         drm = res.fit["rmsea.scaled"] - pres.fit["rmsea.scaled"]
         dsr = res.fit["srmr"] - pres.fit["srmr"]
-        ok = True
-        if "delta_cfi" in crit:
-            ok &= dcfi >= crit["delta_cfi"]
-        if "delta_rmsea" in crit:
-            ok &= drm <= crit["delta_rmsea"]
-        if "delta_srmr" in crit:
-            ok &= dsr <= crit["delta_srmr"]
-        if "alpha" in crit:
-            ok &= not (p < crit["alpha"])
+        if ddf == 0:
+            # Wu & Estabrook (2016): with three categories equal thresholds are an equivalent model, not a test
+            ok = True
+        else:
+            ok = True
+            if "delta_cfi" in crit:
+                ok &= dcfi >= crit["delta_cfi"]
+            if "delta_rmsea" in crit:
+                ok &= drm <= crit["delta_rmsea"]
+            if "delta_srmr" in crit:
+                ok &= dsr <= crit["delta_srmr"]
+            if "alpha" in crit:
+                ok &= not (p < crit["alpha"])
         steps.append(InvarianceStep(name, equal, res.group_partial, dict(res.fit), pname, d, ddf, p, dcfi, drm, dsr,
                                     bool(ok), res))
+        released = _ord.release_tests(spec, state.theta)
+        tests.append(tuple(sorted(
+            (ScoreTest(f"{r.lhs}{r.op}{r.rhs}", x2, 1, float(stats.chi2.sf(x2, 1)) if math.isfinite(x2) else math.nan,
+                       res.groups[r.group]) for r, x2 in released),
+            key=lambda t: -t.x2 if math.isfinite(t.x2) else math.inf)))
     level = "configural"
     for st_ in steps[1:]:
         if not st_.holds:
@@ -1775,6 +1872,9 @@ def _invariance_wlsmv(model: str, data: Any, group: str, criteria: Mapping[str, 
     warns = list(fits[0][2].warnings)
     if partial_t:
         warns.append("left free across groups: " + ", ".join(partial_t))
+    if any(st_.df_diff == 0 for st_ in steps[1:]):
+        warns.append("equal thresholds are an equivalent model, not a test, when every item has three categories "
+                     "(Wu & Estabrook 2016)")
     first = fits[0][2]
-    return InvarianceResult(tuple(steps), level, tuple(partial_t), (), crit, first.groups, dict(first.nobs),
+    return InvarianceResult(tuple(steps), level, tuple(partial_t), tuple(tests), crit, first.groups, dict(first.nobs),
                             tuple(warns))

@@ -467,11 +467,17 @@ def start_values(spec: Spec) -> np.ndarray:
     return acc / np.maximum(cnt, 1)
 
 
-def _newton_step(info: np.ndarray, grad: np.ndarray) -> np.ndarray:
+def _newton_step(info: np.ndarray, grad: np.ndarray, cache: dict | None = None) -> np.ndarray:
     """-info^-1 grad, with eigenvalues floored at 1e-10 of the largest (a locally unidentified
-    direction at the current point, e.g. at start values, is not followed blindly)."""
+    direction at the current point, e.g. at start values, is not followed blindly). ``cache`` keeps
+    the eigendecomposition of an information matrix used for several steps."""
     try:
-        ev, vec = np.linalg.eigh(info)
+        if cache is not None and cache.get("info") is info:
+            ev, vec = cache["eig"]
+        else:
+            ev, vec = np.linalg.eigh(info)
+            if cache is not None:
+                cache.update(info=info, eig=(ev, vec))
     except np.linalg.LinAlgError:
         return np.full(grad.shape, np.nan)
     top = ev[-1] if ev.size else 1.0
@@ -518,10 +524,15 @@ def fit_ml(spec: Spec, theta0: np.ndarray | None = None, *, max_iter: int = 1000
     prev_dec = math.inf
     slow = 0
     newton = 0  # Newton iterations taken (0: still Fisher scoring)
+    # under FIML the expected information costs far more than the gradient: it is kept from one
+    # iteration to the next and recomputed only when progress slows (same optimum, fewer evaluations)
+    reuse = getattr(spec, "costly_information", False)
+    info, info_age, eig_cache = None, 0, {}
     for it in range(1, max_iter + 1):
         grad = spec.gradient(theta)
-        info = 2.0 * spec.information(theta)
-        step = _newton_step(info, grad)
+        if info is None or not reuse:
+            info, info_age = 2.0 * spec.information(theta), 0
+        step = _newton_step(info, grad, eig_cache)
         if not np.all(np.isfinite(step)):
             return FitState(theta, f, False, it, "the information matrix is singular")
         dec = float(-grad @ step)
@@ -533,6 +544,16 @@ def fit_ml(spec: Spec, theta0: np.ndarray | None = None, *, max_iter: int = 1000
             return FitState(theta, spec.fmin(theta), True, it, "converged")
         # Fisher scoring converges linearly, slowly when the model fits badly: switch to Newton
         # steps on a numerical Hessian (of the analytic gradient) once progress per step stalls
+        if reuse and info_age > 0 and dec > 0.3 * prev_dec:
+            # slow with an old information matrix: refresh it before judging the pace
+            info = 2.0 * spec.information(theta)
+            info_age = 0
+            step = _newton_step(info, grad, eig_cache)
+            dec = float(-grad @ step)
+            if not np.all(np.isfinite(step)) or dec < 0:
+                step = -grad / max(np.abs(np.diag(info)).max(), 1e-12)
+                dec = float(-grad @ step)
+        info_age += 1
         slow = slow + 1 if dec > 0.3 * prev_dec else 0
         prev_dec = dec
         if newton or (slow >= 5 and it >= 10):
@@ -808,7 +829,8 @@ class Patterns:
             x = np.einsum("nij,nj->ni", C[b.pos], z)
             quad[b.cases] -= np.einsum("ni,ni->n", z, x)
             r[b.cases[:, None], mi] = -x
-            np.add.at(M, (b.pats[:, :, None], b.pats[:, None, :]), b.freq[:, None, None] * C)
+            flat = (b.pats[:, :, None] * self.p + b.pats[:, None, :]).ravel()
+            M += _bincount(flat, (b.freq[:, None, None] * C).ravel(), self.p * self.p).reshape(self.p, self.p)
             if logdet:
                 ld += float(b.freq @ np.linalg.slogdet(Kmm)[1])
         return K, r, M, quad, ld
@@ -1024,6 +1046,8 @@ class FimlSpec(Spec):
     ``F = sum_g (N_g/N) [-2 logl_g(theta) / N_g - fx_g]`` with fx_g the same at the EM estimates
     of the unrestricted model (lavaan's ``estimator.FIML``), so that ``chisq = N F``. ``S``,
     ``xbar`` hold the EM moments (used for start values and residuals)."""
+
+    costly_information = True  # per pattern: fit_ml keeps it between iterations
 
     def __init__(self, table: Table, patterns: list[Patterns], h1: list[H1]):
         super().__init__(table, [h.sigma for h in h1], [h.mu for h in h1], [pt.n for pt in patterns])

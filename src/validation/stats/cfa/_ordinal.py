@@ -32,18 +32,25 @@ import math
 
 import numpy as np
 
-from validation.stats.cfa._syntax import ALPHA, LAMBDA, PSI, THETA, Formula, Row, Table, _names, _per_group
+from validation.stats.cfa._syntax import ALPHA, LAMBDA, NU, PSI, THETA, Formula, Row, Table, _names, _per_group
 from validation.stats.results import NotEstimable
 
 TAU, SCALE = 5, 6
 DELTA_PARAM, THETA_PARAM = "delta", "theta"
+LAVAAN_ID, WU_ESTABROOK_ID = "lavaan", "wu.estabrook"
 _STEP = 1e-20  # complex step: derivatives exact to rounding
 
 
 def ordinal_table(formulas: list[Formula], *, ngroups: int, std_lv: bool, equal: tuple[str, ...],
-                  partial: tuple[str, ...], n_thresholds: dict[str, int], parameterization: str) -> Table:
+                  partial: tuple[str, ...], n_thresholds: dict[str, int], parameterization: str,
+                  identification: str = LAVAAN_ID) -> Table:
     """The parameter table of an ordinal CFA in lavaan's row order: loadings, thresholds (``|``, ``t1``,
-    ``t2``...), residual variances, factor (co)variances, scales (``~*~``), intercepts, factor means."""
+    ``t2``...), residual variances, factor (co)variances, scales (``~*~``), intercepts, factor means.
+
+    Equal thresholds free the scales (delta) or residual variances (theta) of the groups after the first.
+    ``identification="lavaan"`` (lavaan's ``group.equal``) keeps the latent-response intercepts at 0 and
+    frees the factor means; ``"wu.estabrook"`` (Wu & Estabrook 2016) frees the intercepts instead and keeps
+    the factor means at 0 until ``"intercepts"`` are held equal too (which makes the two the same model)."""
     ov, lv = _names(formulas)
     if not lv:
         raise ValueError("model syntax: no factor defined (expected at least one 'F =~ x1 + x2 + ...')")
@@ -85,7 +92,11 @@ def ordinal_table(formulas: list[Formula], *, ngroups: int, std_lv: bool, equal:
                     free, value = True, math.nan
             if op == "~1":
                 free, value = False, 0.0
-                if lhs in lv and g > 0 and shared_thresholds and "means" not in equal:
+                intercepts_free = (identification == WU_ESTABROOK_ID and shared_thresholds
+                                   and "intercepts" not in equal)
+                if g > 0 and lhs in lv and shared_thresholds and "means" not in equal and not intercepts_free:
+                    free, value = True, math.nan
+                if g > 0 and lhs in ov and intercepts_free:
                     free, value = True, math.nan
             label = ""
             if f is not None:
@@ -108,7 +119,7 @@ def ordinal_table(formulas: list[Formula], *, ngroups: int, std_lv: bool, equal:
         elif r.op == "~*~":
             r.mat, r.r = SCALE, oi[r.lhs]
         elif r.op == "~1":
-            r.mat, r.r = (ALPHA, li[r.lhs]) if r.lhs in li else (-1, oi[r.lhs])
+            r.mat, r.r = (ALPHA, li[r.lhs]) if r.lhs in li else (NU, oi[r.lhs])
         elif r.lhs in li and r.rhs in li:
             a, b = li[r.lhs], li[r.rhs]
             r.mat, r.r, r.c = PSI, max(a, b), min(a, b)
@@ -181,7 +192,7 @@ class OrdinalSpec:
         self.item_of = np.repeat(np.arange(self.p), [len(t) for t in stats[0].thresholds])
         self.fixed, self.free_idx = [], []
         for g in range(self.G):
-            fixed = {k: [] for k in (LAMBDA, THETA, PSI, ALPHA, TAU, SCALE)}
+            fixed = {k: [] for k in (LAMBDA, THETA, PSI, ALPHA, NU, TAU, SCALE)}
             free = {k: [] for k in fixed}
             for r in table.rows:
                 if r.group != g or r.mat not in fixed:
@@ -200,7 +211,7 @@ class OrdinalSpec:
         B, p, m = X.shape[0], self.p, self.m
         dt = X.dtype
         mats = {LAMBDA: np.zeros((B, p, m), dt), THETA: np.zeros((B, p, p), dt), PSI: np.zeros((B, m, m), dt),
-                ALPHA: np.zeros((B, m), dt), TAU: np.zeros((B, self.nthr), dt), SCALE: np.ones((B, p), dt)}
+                ALPHA: np.zeros((B, m), dt), NU: np.zeros((B, p), dt), TAU: np.zeros((B, self.nthr), dt), SCALE: np.ones((B, p), dt)}
         for k, entries in self.fixed[g].items():
             for r, c, v in entries:
                 self._put(mats[k], k, r, c, v)
@@ -211,7 +222,7 @@ class OrdinalSpec:
 
     @staticmethod
     def _put(mat: np.ndarray, k: int, r: int, c: int, v) -> None:
-        if k in (TAU, SCALE, ALPHA):
+        if k in (TAU, SCALE, ALPHA, NU):
             mat[:, r] = v
         else:
             mat[:, r, c] = v
@@ -229,7 +240,7 @@ class OrdinalSpec:
         D = mt[SCALE]
         full = C + T
         corr = D[:, self.iu] * D[:, self.ju] * full[:, self.iu, self.ju]
-        shift = np.einsum("bpm,bm->bp", L, mt[ALPHA])
+        shift = np.einsum("bpm,bm->bp", L, mt[ALPHA]) + mt[NU]
         tau = D[:, self.item_of] * (mt[TAU] - shift[:, self.item_of])
         mt["C"] = C
         return np.concatenate([tau, corr], axis=1), mt
@@ -460,6 +471,37 @@ def _robust_measures(spec: OrdinalSpec, x: np.ndarray, inf: Inference, why_not: 
     lo, hi = _fit.rmsea_ci(xx3 / c, df, nr, spec.G)
     return {"cfi.robust": cfi, "tli.robust": tli, "rmsea.robust": rmsea, "rmsea.ci.lower.robust": lo,
             "rmsea.ci.upper.robust": hi}
+
+
+def release_tests(spec: OrdinalSpec, x: np.ndarray) -> list[tuple[Row, float]]:
+    """Score (Lagrange multiplier) test of releasing each equality constraint across groups, one at a
+    time: the copy of a first-group parameter in a later group is given its own value. With the DWLS
+    gradient v and information J of the model extended by that one parameter, both at the constrained
+    estimates, the statistic is N v' J^-1 v (one df); the ordinary, not robust, statistic, as lavaan's
+    lavTestScore gives for WLSMV. The extended information is bordered, so one inverse serves all tests."""
+    weights = [(st.n - 1) / spec.N for st in spec.stats]
+    Ds = [spec.jacobian(x, g) for g in range(spec.G)]
+    resid = [st.s - spec.sigma(x, g) for g, st in enumerate(spec.stats)]
+    E = sum(w * D.T @ (D * st.w[:, None]) for w, D, st in zip(weights, Ds, spec.stats))
+    grad = sum(w * D.T @ (st.w * e) for w, D, st, e in zip(weights, Ds, spec.stats, resid))
+    Einv = np.linalg.inv(E)
+    Eg = Einv @ grad
+    base = float(grad @ Eg)
+    first = {r.pid for r in spec.table.rows if r.free and r.group == 0}
+    out = []
+    for r in spec.table.rows:
+        if not (r.free and r.group > 0 and r.pid in first):
+            continue
+        g, c = r.group, Ds[r.group][:, r.pid]
+        Wc = spec.stats[g].w * c
+        b = weights[g] * (Ds[g].T @ Wc)
+        cc = weights[g] * float(c @ Wc)
+        gd = weights[g] * float(Wc @ resid[g])
+        Eb = Einv @ b
+        schur = cc - float(b @ Eb)
+        stat = (spec.N - spec.G) * (base + (gd - float(b @ Eg)) ** 2 / schur) if schur > 1e-12 * max(cc, 1.0) else math.nan
+        out.append((r, stat))
+    return out
 
 
 def satorra_2000(spec1: OrdinalSpec, x1: np.ndarray, inf1: Inference, spec0: OrdinalSpec, x0: np.ndarray,
