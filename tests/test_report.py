@@ -603,3 +603,13 @@ def test_ordinal_models_are_shown_and_judged_on_their_scaled_fit():
     assert inv.verdict == FAILS and "configural model does not fit (CFI 0.900 below 0.95" in inv.reason
     steps[0]["fit"] = fit
     assert {f.label: f for f in key_figures(m, merge_params(None))}[inv.label].verdict == MEETS
+    # under Wu & Estabrook the intercepts are a step of their own: thresholds and loadings is only metric
+    block = m["structure"]["vera"]["invariance"]["site"]
+    block["identification"] = "wu.estabrook"
+    block["score_tests"] = {"step": "thresholds and loadings", "step_holds": False,
+                            "tests": [{"parameter": "CM=~CM2", "group": "S2", "x2": 12.34, "pvalue": 0.0004}]}
+    v = {f.label: f for f in key_figures(m, merge_params(None))}[inv.label]
+    assert v.verdict == FAILS and "only thresholds and loadings invariance" in v.reason
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", build_report(m, {})))
+    assert "Identification of Wu &amp; Estabrook (2016)" in text
+    assert "they point to the parameters to leave free" in text and "CM=~CM2 S2 12.3" in text

@@ -131,8 +131,15 @@ def test_ordinal_invariance_levels_on_the_continuous_ladder():
 
     t = {"cfi": {"min": 0.95}, "rmsea": {"max": 0.06}}
     ok = {"cfi": 0.99, "rmsea": 0.02}
-    assert invariance("thresholds and loadings", "scalar", ok, t, ordinal=True).outcome == MEETS
-    v = invariance("thresholds", "scalar", ok, t, ordinal=True)
+    lav = dict(ordinal=True, identification="lavaan")
+    # lavaan's equal thresholds hold the intercepts at 0 too: thresholds and loadings is the scalar model
+    assert invariance("thresholds and loadings", "scalar", ok, t, **lav).outcome == MEETS
+    # Wu & Estabrook: the intercepts are a step of their own; thresholds and loadings is metric
+    v = invariance("thresholds and loadings", "scalar", ok, t, ordinal=True, identification="wu.estabrook")
+    assert v.outcome == FAILS and "only thresholds and loadings invariance" in v.reason
+    assert invariance("thresholds and loadings", "metric", ok, t, ordinal=True).outcome == MEETS
+    assert invariance("thresholds, loadings and intercepts", "scalar", ok, t, ordinal=True).outcome == MEETS
+    v = invariance("thresholds", "scalar", ok, t, **lav)
     assert v.outcome == FAILS and "only thresholds invariance (ordinal model" in v.reason
-    assert invariance("thresholds and loadings", "scalar", {"cfi": 0.90, "rmsea": 0.02}, t, ordinal=True).outcome == FAILS
+    assert invariance("thresholds and loadings", "scalar", {"cfi": 0.90, "rmsea": 0.02}, t, **lav).outcome == FAILS
     assert invariance(None, "scalar", ok, t, ordinal=True).outcome == NE

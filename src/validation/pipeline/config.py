@@ -106,6 +106,7 @@ class StructureConfig(Section):
     estimators: Estimators = Estimators()
     parameterization: Literal["delta", "theta"] = "delta"
     ordinal_missing: Literal["pairwise", "listwise"] = "pairwise"
+    ordinal_identification: Literal["wu.estabrook", "lavaan"] = "wu.estabrook"
 
 
 class AgreementBands(Section):

@@ -511,12 +511,37 @@ def _ordinal_blocks(m: Mapping, p: Mapping, k: int) -> list:
             rows.append(row)
         out.append(V.table(FIT_HEADER + ["\u0394chi-square (scaled)", "p", "\u0394CFI", "\u0394RMSEA", "step"], rows))
         out.append(V.Para(V.line(
-            "Level reached: ", V.b(inv.get("level")), ". Equal thresholds free the scales of the latent responses and "
-            "the factor means in all groups but the first (lavaan's identification); each model is compared with the "
-            "one before by the scaled and shifted chi-square difference (Satorra 2000) and the change in the scaled "
-            f"CFI and RMSEA: {_ordinal_criteria_text(inv.get('criteria'))} (Chen 2007). The verdict rests on this "
-            "ordinal model.")))
+            "Level reached: ", V.b(inv.get("level")), ". ", _ordinal_identification_text(inv.get("identification")),
+            " Each model is compared with the one before by the scaled and shifted chi-square difference (Satorra "
+            f"2000) and the change in the scaled CFI and RMSEA: {_ordinal_criteria_text(inv.get('criteria'))} (Chen "
+            "2007). The verdict rests on this ordinal model.")))
+        out += _score_test_blocks(inv.get("score_tests"), k)
     return out
+
+
+def _ordinal_identification_text(identification: Any) -> str:
+    """How the ordinal invariance steps are identified, in words."""
+    if identification == "wu.estabrook":
+        return ("Identification of Wu & Estabrook (2016): with equal thresholds the scales and intercepts of the "
+                "latent responses are free in all groups but the first and the factor means stay 0; the last step "
+                "holds the intercepts equal and frees the factor means. With three categories equal thresholds are an "
+                "equivalent model (0 df), not a test.")
+    return ("lavaan's identification: equal thresholds free the scales of the latent responses and the factor means "
+            "in all groups but the first, and keep the intercepts at 0.")
+
+
+def _score_test_blocks(score: Any, k: int) -> list:
+    """The score tests that point to the thresholds or loadings to leave free."""
+    if not isinstance(score, Mapping) or not score.get("tests"):
+        return []
+    rows = [[t.get("parameter", ""), str(t.get("group", "")), H.num(t.get("x2"), 1), H.pval(t.get("pvalue"))]
+            for t in score["tests"]]
+    use = ("the step holds, so none needs to be left free; the largest are shown for the record"
+           if score.get("step_holds") else "they point to the parameters to leave free for partial invariance")
+    return [V.Para(V.line(f"Score tests of the equality constraints of the step \u201c{score.get('step')}\u201d, "
+                          "largest first (releasing one constraint in one group; one df each, as lavaan's "
+                          f"lavTestScore): {use}.")),
+            V.table(["parameter", "group", "chi-square (1 df)", "p"], rows)]
 
 
 def _ordinal_criteria_text(c: Any) -> str:

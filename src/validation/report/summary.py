@@ -163,7 +163,8 @@ def invariance_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                                  source=p["invariance"]["source"], anchor=anchor))
             continue
         level = inv.get("level")
-        v = VD.invariance(level, req, configural_fit(inv), fit_t, ordinal=ordinal)
+        v = VD.invariance(level, req, configural_fit(inv), fit_t, ordinal=ordinal,
+                          identification=inv.get("identification", "lavaan"))
         nobs = inv.get("nobs") or {}
         n = sum(x for x in nobs.values() if H.is_num(x)) if isinstance(nobs, Mapping) else None
         groups = inv.get("groups") or list(nobs)

@@ -182,17 +182,26 @@ def fit_misses(fit: Mapping | None, fit_thresholds: Mapping | None) -> list[str]
 
 # the ordinal (WLSMV) sequence on the ladder of the continuous one: equal thresholds and loadings is strong
 # (scalar) invariance; equal thresholds alone constrains no loading, so it is not yet metric
-ORDINAL_LEVELS = {"configural": "configural", "thresholds": "configural", "thresholds and loadings": "scalar"}
+# the ordinal steps and the continuous level each one stands for, by identification: lavaan's equal
+# thresholds also hold the intercepts at 0, so its thresholds-and-loadings model is the scalar one; under
+# Wu & Estabrook (2016) the intercepts are a step of their own
+ORDINAL_LEVELS = {
+    "lavaan": {"configural": "configural", "thresholds": "configural", "thresholds and loadings": "scalar"},
+    "wu.estabrook": {"configural": "configural", "thresholds": "configural", "thresholds and loadings": "metric",
+                     "thresholds, loadings and intercepts": "scalar"},
+}
 
 
 def invariance(level: str | None, required: str, configural_fit: Mapping | None = None,
-               fit_thresholds: Mapping | None = None, ordinal: bool = False) -> Verdict:
+               fit_thresholds: Mapping | None = None, ordinal: bool = False,
+               identification: str = "wu.estabrook") -> Verdict:
     """The level of measurement invariance reached against the level required, gated on the fit of
     the configural model: when it misses a fit cut-off (CFI, TLI, RMSEA, SRMR of ``fit_thresholds``)
     no later step is reached, whatever the changes in fit between steps say.
 
     At or above the required level meets; the partial form of the required level is inconclusive
-    (some intercepts freed); anything lower does not meet.
+    (some intercepts freed); anything lower does not meet. An ordinal sequence's step stands for the
+    level given by ``ORDINAL_LEVELS`` under its ``identification``.
 
     Examples
     --------
@@ -206,7 +215,7 @@ def invariance(level: str | None, required: str, configural_fit: Mapping | None 
                               "is reached")
     if ordinal:
         named = level
-        level = ORDINAL_LEVELS.get(str(level))
+        level = ORDINAL_LEVELS[identification].get(str(level))
         if level is None:
             return Verdict(NE, "no level reached")
         if LEVELS.index(level) >= LEVELS.index(required):

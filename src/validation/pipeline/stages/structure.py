@@ -3,7 +3,10 @@ with Horn's parallel analysis), with the scree plot."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from validation.stats.cfa import cfa, invariance, small_sample_fit
 from validation.stats.factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
@@ -100,15 +103,28 @@ def _ordinal_invariance_block(model: str, frame, group: str, p: dict) -> dict:
     sub[group] = sub[group].astype(str)
     try:
         res = invariance(model, sub, group, criteria=p.invariance_criteria.model_dump(), estimator="WLSMV",
-                         ordered=True, parameterization=p.parameterization, missing=p.ordinal_missing)
+                         ordered=True, parameterization=p.parameterization, missing=p.ordinal_missing,
+                         identification=p.ordinal_identification)
     except NotEstimable as exc:
         return {"not_estimable": str(exc), "groups_dropped": dropped, "estimator": "WLSMV"}
     d = to_dict(res)
     steps = [{k: st.get(k) for k in ("name", "equal", "group_partial", "compared_with", "chisq_diff", "df_diff",
                                       "pvalue", "delta_cfi", "delta_rmsea", "delta_srmr", "holds")}
              | {"fit": {k: st["fit"].get(k) for k in ORDINAL_FIT_KEYS}} for st in d["steps"]]
-    return {"estimator": "WLSMV", "groups": d["groups"], "nobs": d["nobs"], "groups_dropped": dropped,
-            "level": d["level"], "criteria": d["criteria"], "steps": steps, "warnings": d["warnings"]}
+    return {"estimator": "WLSMV", "identification": p.ordinal_identification, "groups": d["groups"],
+            "nobs": d["nobs"], "groups_dropped": dropped, "level": d["level"], "criteria": d["criteria"],
+            "steps": steps, "score_tests": _pointing_tests(res), "warnings": d["warnings"]}
+
+
+def _pointing_tests(res, top: int = 5) -> dict:
+    """The largest score tests of the first constrained step that fails (else the last one): the
+    thresholds or loadings whose equality across groups costs most fit."""
+    constrained = list(zip(res.steps[1:], res.score_tests))
+    if not constrained:
+        return {}
+    step, tests = next(((st, t) for st, t in constrained if st.holds is False), constrained[-1])
+    return {"step": step.name, "step_holds": step.holds, "tests": [{"parameter": t.parameter, "group": t.group, "x2": t.x2, "pvalue": t.pvalue}
+                                         for t in tests[:top]]}
 
 
 def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
@@ -121,8 +137,9 @@ def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
     sub = frame[frame[group].astype(str).isin(keep)].copy()
     sub[group] = sub[group].astype(str)
     try:
+        # only the steps' fit and tests are kept: the expected information spares each step its Hessian
         res = invariance(model, sub, group, criteria=p.invariance_criteria.model_dump(), missing=p.cfa_missing,
-                         modindices=0)
+                         modindices=0, information="expected" if p.cfa_missing == "ml" else None)
     except NotEstimable as exc:
         return {"not_estimable": str(exc), "groups_dropped": dropped}
     d = to_dict(res)
@@ -147,14 +164,37 @@ def _vera_structure(vera, t: dict, p: dict) -> dict:
     ratings = primary_ratings(t["vera_ratings"]).merge(t["cases"][["case_id", "site"]], on="case_id")
     items = [i for d in vera.domains for i in d.items]
     model = vera_model(vera)
-    print(f"[structure] VERA {len(vera.domains)}-domain model (WLSMV, ordinal; {len(items)} indicators)", flush=True)
     frame = ratings[items].astype(float)
     out = {"instrument": vera.name, "n": int(len(frame)), "k": len(items), "model": model,
            "cfa": _ordinal_block(model, frame, p)}
-    print("[structure] VERA measurement invariance across sites (WLSMV)", flush=True)
     out["invariance"] = {"site": _ordinal_invariance_block(model, frame.assign(site=ratings["site"].to_numpy()),
                                                            "site", p)}
     return out
+
+
+JOB_LABELS = {"inv site": "SQ invariance across sites (ML)", "inv language": "SQ invariance across languages (ML)",
+              "cfa": "SQ CFA (ML)", "sq ordinal": "SQ CFA (WLSMV, ordinal)",
+              "vera": "VERA-2R domain model and its invariance across sites (WLSMV)"}
+
+
+def _efa_block(items, sq, p) -> tuple[dict, Any, dict, dict]:
+    """The EFA with as many factors as hypothesised scales, each factor named after the scale whose
+    items load on it most (sum of loadings); the loadings, names and item scales feed the heat map."""
+    loadings, names, scale_of = None, {}, {}
+    n_fac = len(sq.scales)
+    try:
+        rotation = None if p.efa_rotation == "none" else p.efa_rotation
+        res = efa(items, n_fac, method=p.efa_method, rotation=rotation, cor=p.efa_cor)
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc)}, loadings, names, scale_of
+    loadings = res.loadings
+    scale_of = {i: sq.scale_of(i) for i in sq.items}
+    for f in loadings.columns:
+        sums = loadings[f].groupby(scale_of).sum()
+        names[f] = f"{f} ({sums.idxmax()})"
+    misplaced = [i for i in loadings.index
+                 if names[loadings.loc[i].abs().idxmax()].split("(")[1][:-1] != scale_of[i]]
+    return {**to_dict(res), "factor_names": names, "items_loading_off_scale": misplaced}, loadings, names, scale_of
 
 
 def run(root: Path, config: Config) -> None:
@@ -164,44 +204,40 @@ def run(root: Path, config: Config) -> None:
     sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1].merge(t["cases"][["case_id", "site"]], on="case_id")
     items = sq_keyed(sq1, sq).astype(float)
     print(f"[structure] SQ: {len(items)} administrations x {items.shape[1]} items", flush=True)
-    ev = estimate(eigenvalues, items)
-    pa = estimate(parallel_analysis, items, n_iter=int(p.pa_iterations), quantile=float(p.pa_quantile),
-                  seed=int(p.seed))
-    efa_out: dict = {}
-    loadings, names, scale_of = None, {}, {}   # for the loadings heat map, when the EFA is estimable
-    n_fac = len(sq.scales)
-    try:
-        rotation = None if p.efa_rotation == "none" else p.efa_rotation
-        res = efa(items, n_fac, method=p.efa_method, rotation=rotation, cor=p.efa_cor)
-    except NotEstimable as exc:
-        efa_out = {"not_estimable": str(exc)}
-    else:
-        loadings = res.loadings
-        # name each factor after the hypothesised scale whose items load on it most (sum of loadings)
-        scale_of = {i: sq.scale_of(i) for i in sq.items}
-        for f in loadings.columns:
-            sums = loadings[f].groupby(scale_of).sum()
-            names[f] = f"{f} ({sums.idxmax()})"
-        misplaced = [i for i in loadings.index
-                     if names[loadings.loc[i].abs().idxmax()].split("(")[1][:-1] != scale_of[i]]
-        efa_out = {**to_dict(res), "factor_names": names, "items_loading_off_scale": misplaced}
     model = measurement_model(sq)
-    cfa_out = {"not_estimable": "not fitted: ML is not among structure.estimators.sq"}
-    if "ML" in p.estimators.sq:
-        print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model (ML)", flush=True)
-        cfa_out = _cfa_block(model, items, p)
     frame = items.assign(site=sq1["site"].to_numpy(), language=sq1["language"].to_numpy())
-    inv, ordinal = {}, {}
+    # the model fits are independent of one another: they run side by side in worker processes while
+    # this one does the eigenvalues, the parallel analysis and the EFA
+    jobs: dict[str, tuple] = {}
     if "ML" in p.estimators.sq:
-        for grouping in ("site", "language"):
-            print(f"[structure] measurement invariance across {grouping}s (ML)", flush=True)
-            inv[grouping] = _invariance_block(model, frame, grouping, p)
+        jobs["inv site"] = (_invariance_block, model, frame, "site", p)
+        jobs["inv language"] = (_invariance_block, model, frame, "language", p)
+        jobs["cfa"] = (_cfa_block, model, items, p)
     if "WLSMV" in p.estimators.sq:
-        print(f"[structure] CFA of the hypothesised {len(sq.scales)}-factor model (WLSMV, ordinal)", flush=True)
-        ordinal["cfa"] = {"model": model, **_ordinal_block(model, items, p)}
+        jobs["sq ordinal"] = (_ordinal_block, model, items, p)
+    jobs["vera"] = (_vera_structure, vera, t, p)
+    print(f"[structure] fitting {len(jobs)} model sets side by side: the SQ {len(sq.scales)}-factor model "
+          f"({' and '.join(p.estimators.sq)}), its invariance across sites and languages (ML), the VERA-2R "
+          f"{len(vera.domains)}-domain model (WLSMV) and its invariance across sites", flush=True)
+    with ProcessPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        futures = {name: pool.submit(*job) for name, job in jobs.items()}
+        ev = estimate(eigenvalues, items)
+        pa = estimate(parallel_analysis, items, n_iter=int(p.pa_iterations), quantile=float(p.pa_quantile),
+                      seed=int(p.seed))
+        efa_out, loadings, names, scale_of = _efa_block(items, sq, p)
+        done = {}
+        for f in as_completed(futures.values()):
+            name = next(n for n, x in futures.items() if x is f)
+            done[name] = f.result()
+            print(f"[structure] done: {JOB_LABELS[name]} ({len(done)} of {len(futures)})", flush=True)
+    cfa_out = done.get("cfa", {"not_estimable": "not fitted: ML is not among structure.estimators.sq"})
+    inv = {grouping: done[f"inv {grouping}"] for grouping in ("site", "language") if f"inv {grouping}" in done}
+    ordinal: dict = {}
+    if "sq ordinal" in done:
+        ordinal["cfa"] = {"model": model, **done["sq ordinal"]}
         if "ML" in p.estimators.sq:
             ordinal["compared_with_ml"] = compare_estimators(cfa_out, ordinal["cfa"])
-    vera_out = _vera_structure(vera, t, p)
+    vera_out = done["vera"]
 
     metrics = {
         "provenance": provenance(root, "structure", config, clean_inputs(root, config), ("instruments", "structure")),
