@@ -199,6 +199,68 @@ def cfa_cases() -> list[Case]:
     return [one, inv]
 
 
+ORDINAL_FIGURES = ("chisq", "df", "chisq.scaled", "df.scaled", "chisq.scaling.factor", "cfi.scaled", "tli.scaled",
+                   "rmsea.scaled", "cfi.robust", "tli.robust", "rmsea.robust", "srmr")
+
+
+def ordinal_cfa_cases() -> list[Case]:
+    from validation.stats.cfa import cfa, invariance
+
+    items = [f"i{j + 1}" for j in range(24)]
+    model = f"F1 =~ {' + '.join(items[:12])}\nF2 =~ {' + '.join(items[12:])}"
+
+    def setup():
+        rng = np.random.default_rng(12)
+        f = rng.multivariate_normal(np.zeros(2), [[1.0, 0.4], [0.4, 1.0]], 5000)
+        y = f @ (np.kron(np.eye(2), np.ones((1, 12))) * 0.7) + 0.7 * rng.standard_normal((5000, 24))
+        d = pd.DataFrame(np.digitize(y, [-0.8, 0.1, 0.9]) + 1, columns=items)
+        d["g"] = np.array(["A", "B", "C"])[np.arange(5000) % 3]
+        return d
+
+    def fit_figures(res) -> dict[str, float]:
+        out = {k: float(res.fit[k]) for k in ORDINAL_FIGURES}
+        for p in res.parameters:
+            out[f"est:{p.lhs}{p.op}{p.rhs}"] = p.est
+            out[f"se:{p.lhs}{p.op}{p.rhs}"] = p.se
+        return out
+
+    def steps_figures(res) -> dict[str, float]:
+        out = {}
+        for i, st in enumerate(res.steps, start=1):
+            out.update({f"{k}.{i}": float(st.fit[k]) for k in ("chisq.scaled", "df", "cfi.scaled", "rmsea.scaled")})
+            if i > 1:
+                out[f"chisq.diff.{i}"], out[f"p.diff.{i}"] = st.chisq_diff, st.pvalue
+        return out
+
+    fm = "c(" + ", ".join(f'"{k}"' for k in ORDINAL_FIGURES) + ")"
+    lav_one = f'lavaan::cfa("{model}", data = d[, 1:24], ordered = TRUE, estimator = "WLSMV")'
+    lav_one_values = (f"{{ pe <- lavaan::parameterEstimates(v); key <- paste0(pe$lhs, pe$op, pe$rhs); "
+                      f"c(lavaan::fitMeasures(v, {fm}), setNames(pe$est, paste0('est:', key)), "
+                      f"setNames(pe$se, paste0('se:', key))) }}")
+    lav_inv = (f'{{ m <- "{model}"; '
+               'fits <- lapply(list("", "thresholds", c("thresholds", "loadings")), function(e) '
+               'lavaan::cfa(m, d, group = "g", ordered = TRUE, estimator = "WLSMV", group.equal = e)); '
+               'lapply(fits, lavaan::fitMeasures); list(fits = fits, lrt = lavaan::lavTestLRT(fits[[1]], fits[[2]], fits[[3]])) }')
+    lav_inv_values = ('{ fm <- lapply(v$fits, lavaan::fitMeasures, c("chisq.scaled", "df", "cfi.scaled", "rmsea.scaled")); '
+                      'out <- unlist(lapply(seq_along(fm), function(i) setNames(fm[[i]], paste0(names(fm[[i]]), ".", i)))); '
+                      'c(out, chisq.diff.2 = v$lrt[2, "Chisq diff"], p.diff.2 = v$lrt[2, "Pr(>Chisq)"], '
+                      'chisq.diff.3 = v$lrt[3, "Chisq diff"], p.diff.3 = v$lrt[3, "Pr(>Chisq)"]) }')
+    one = Case("cfa WLSMV: 5,000 x 24, 4 categories, 2 factors", setup,
+               lambda d: cfa(model, d[items], estimator="WLSMV", ordered=True),
+               [Peer("R lavaan WLSMV + fitMeasures", r_code=lav_one, r_values=lav_one_values, repeat=3)],
+               repeat=5, target="no slower than lavaan, every figure equal", figures=fit_figures)
+    groups = Case("cfa WLSMV: 3 groups x 1,667, configural", setup,
+                  lambda d: cfa(model, d, group="g", estimator="WLSMV", ordered=True),
+                  [Peer("R lavaan WLSMV 3 groups", r_code=lav_one.replace("d[, 1:24]", 'd, group = "g"'),
+                        r_values=f"lavaan::fitMeasures(v, {fm})", repeat=2)],
+                  repeat=3, target="no slower than lavaan", figures=fit_figures)
+    inv = Case("invariance WLSMV: 3 groups, configural/thresholds/loadings", setup,
+               lambda d: invariance(model, d, "g", estimator="WLSMV", ordered=True),
+               [Peer("R lavaan 3 fits + LRT", r_code=lav_inv, r_values=lav_inv_values, repeat=2)],
+               repeat=3, target="no slower than lavaan", figures=steps_figures)
+    return [one, groups, inv]
+
+
 def agreement_more_cases() -> list[Case]:
     import krippendorff
     from validation.stats.agreement import krippendorff_alpha
@@ -223,7 +285,7 @@ def agreement_more_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     out: list[Case] = []
-    for make in (synthesize_cases, reliability_cases, factor_cases, cfa_cases, agreement_cases, agreement_more_cases,
+    for make in (synthesize_cases, reliability_cases, factor_cases, cfa_cases, ordinal_cfa_cases, agreement_cases, agreement_more_cases,
                  predictive_cases):
         try:
             out.extend(make())
