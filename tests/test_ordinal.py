@@ -297,3 +297,15 @@ def test_green_yang_gradient_in_closed_form_equals_central_differences():
         up[i, j] = up[j, i] = R[i, j] + h
         dn[i, j] = dn[j, i] = R[i, j] - h
         assert d_R[i, j] == pytest.approx((at(R=up) - at(R=dn)) / (2 * h), rel=1e-6)
+
+
+def test_pairwise_counts_behind_each_polychoric_correlation():
+    from validation.stats.cfa import cfa
+
+    frame = pd.read_csv(REF / "g1_missing.csv")
+    res = cfa(FITS["model"], frame, estimator="WLSMV", ordered=True)
+    (counts,) = res.pairwise_n.values()
+    answered = frame[ITEMS].notna().astype(int)
+    assert (counts.to_numpy() == (answered.T @ answered).to_numpy()).all()
+    low = int(counts.to_numpy()[np.triu_indices(len(ITEMS), 1)].min())
+    assert f"({low} to " in res.missing

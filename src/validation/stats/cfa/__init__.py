@@ -204,6 +204,8 @@ class CFAResult:
         named ``lhs op rhs`` (``.gN`` appended in group N > 1); a parameter held equal across groups
         appears once a group, as in lavaan. For delta-method standard errors of functions of the
         estimates; not written by :func:`~validation.stats.results.to_dict`.
+    pairwise_n : WLSMV: per group, the cases each pair of items was answered by (the diagonal: each
+        item's), behind each polychoric correlation; not written by ``to_dict``.
     """
 
     model: str
@@ -225,6 +227,8 @@ class CFAResult:
     information: str = "expected"
     vcov: pd.DataFrame | None = dataclasses.field(default=None, repr=False, compare=False,
                                                   metadata={"serialize": False})
+    pairwise_n: dict[str, pd.DataFrame] | None = dataclasses.field(default=None, repr=False, compare=False,
+                                                                   metadata={"serialize": False})
 
     def to_frame(self) -> pd.DataFrame:
         """Parameters as a DataFrame (one row per parameter)."""
@@ -1793,6 +1797,8 @@ def _cfa_wlsmv(model: str, data: Any, group: str | None, equal: tuple[str, ...],
         equal=equal, group_partial=partial, std_lv=bool(std_lv), meanstructure=True, converged=True,
         iterations=state.iterations, estimator="WLSMV", missing=sample.missing, warnings=tuple(warns),
         vcov=pd.DataFrame(V[np.ix_(pids, pids)], index=names, columns=names),
+        pairwise_n={lab: pd.DataFrame(pn.astype(int), index=ov, columns=ov)
+                    for lab, pn in zip(sample.groups, sample.pair_n)},
     )
     return result, (spec, state, inf, sample)
 
