@@ -7,7 +7,8 @@ The public functions are re-exported here, so a notebook writes
 Each returns a frozen dataclass (estimate, interval, n, method) that :func:`to_dict` turns into plain
 JSON-ready values; degenerate data raises :class:`NotEstimable` with the reason. Submodules:
 :mod:`~validation.stats.reliability`, :mod:`~validation.stats.factor`, :mod:`~validation.stats.cfa`,
-:mod:`~validation.stats.agreement`, :mod:`~validation.stats.predictive`, :mod:`~validation.stats.survival`.
+:mod:`~validation.stats.agreement`, :mod:`~validation.stats.predictive`, :mod:`~validation.stats.survival`,
+:mod:`~validation.stats.meta`.
 
 Submodules load on first use (PEP 562), so a pipeline stage that needs one estimator runs only that
 module's code, and its DVC dependencies stay exact.
@@ -46,6 +47,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "efa": "factor",
     "polychoric": "factor",
     "invariance": "cfa",
+    "random_effects": "meta",
     "small_sample_fit": "cfa",
     "krippendorff_alpha": "agreement",
     "gwet_ac": "agreement",
