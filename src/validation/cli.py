@@ -4,6 +4,9 @@
     validation run                run the pipeline (dvc repro) and print the report's path
     validation report             rebuild the report (optionally against another baseline)
     validation summary            print the key figures of reports/metrics/summary.json
+    validation split DIR --out D  one folder per site, as separate sites' exports would be
+    validation bundle DIR --out B a site's bundle: aggregates only, for pooling across countries
+    validation pool B... --out D  check and pool site bundles into D/summary.json
     validation --version
 
 Exit codes: 0 done; 2 the input or the parameters break their contract (every problem listed);
@@ -195,6 +198,83 @@ def summary(as_json: bool) -> None:
         _fail(f"{SUMMARY} is not a summary written by the report stage ({exc}): rerun `validation run --force report`",
               EXIT_INVALID)
     click.echo(json.dumps(records, indent=2) if as_json else summary_table(records))
+
+
+def _bundle_fail(exc: Exception) -> None:
+    _fail(str(exc), EXIT_INVALID)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write one sub-folder per site into.")
+def split(folder: Path, out: Path) -> None:
+    """Split FOLDER's four tables (CSV) into one folder per site, as separate sites' exports would be
+    (for instance to try the multi-site path on the synthetic battery: data/synthetic)."""
+    from validation.pipeline.bundle import BundleError, split_by_site
+
+    try:
+        folders = split_by_site(folder, out)
+    except BundleError as exc:
+        _bundle_fail(exc)
+    for f in folders:
+        click.echo(str(f))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The bundle's folder (new or empty).")
+@click.option("--site", default=None, help="The site's label [default: the one site of FOLDER's cases].")
+def bundle(folder: Path, out: Path, site: str | None) -> None:
+    """Make a site bundle of FOLDER: check the tables against the data contract, run the analyses and
+    write only aggregates to OUT (sufficient statistics for exact pooling, the site's estimates with
+    their variances, a manifest with the SHA-256 of every part). No case key, rater key, free text or
+    date leaves; a table with a count of 1 to k-1 cases is withheld whole. Prints what leaves the site
+    (also in OUT/what_leaves.txt). Exit 2 when the tables break the contract or nothing can leave.
+    """
+    from validation.pipeline.bundle import BundleError, make_bundle
+
+    root = _project()
+    config = _config(root)
+    try:
+        make_bundle(folder, out, root, config, site)
+    except ContractError as exc:
+        click.echo(str(exc), err=True)
+        _fail(f"\n{exc.n_problems} problem(s) in {folder}: fix them in the export; no bundle was written.",
+              EXIT_INVALID)
+    except BundleError as exc:
+        _bundle_fail(exc)
+    click.echo((out / "what_leaves.txt").read_text(encoding="utf-8"))
+    click.echo(f"Bundle: {out}")
+
+
+@main.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the pooled summary.json.")
+def pool(bundles: tuple[Path, ...], out: Path) -> None:
+    """Check BUNDLES (every SHA-256, one instrument definition, the same parameters) and pool them into
+    OUT/summary.json: each key figure exact from the added sufficient statistics where every site sent
+    them whole, else by random-effects meta-analysis (tau2, I2, Q, prediction interval). Exit 2 with the
+    reason when a bundle was changed or the bundles do not fit together.
+    """
+    from validation.pipeline.bundle import BundleError, pool_bundles
+    from validation.pipeline.outputs import dumps
+
+    root = _project(required=False)
+    config = _config(root) if root is not None else None
+    try:
+        pooled = pool_bundles(list(bundles), config.report.model_dump() if config is not None else None)
+    except BundleError as exc:
+        _bundle_fail(exc)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(dumps(pooled), encoding="utf-8")
+    for r in pooled["key_figures"]:
+        ci = (f" [{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]" if r.get("ci_lower") is not None else "")
+        extra = (f", tau2 {r['tau2']:.4f}, I2 {r['i2']:.0f}%" if r["pooling"] == "random-effects" else "")
+        click.echo(f"{r['label']:45s} {r['estimate']:.3f}{ci}  {r['pooling']}{extra}  {r['verdict']}")
+    click.echo(f"Pooled {len(bundles)} bundles ({', '.join(pooled['sites'])}): {out / 'summary.json'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

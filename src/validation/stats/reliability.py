@@ -139,6 +139,22 @@ class AlphaResult:
         return pd.DataFrame({k: dataclasses.asdict(v) for k, v in self.items.items()}).T
 
 
+def feldt_interval(alpha: float, n: int, k: int, ci: float) -> Interval:
+    """Feldt, Woodruff & Salih's (1987) interval of alpha from n cases and k items.
+
+    Examples
+    --------
+    >>> iv = feldt_interval(0.9264, 10, 4, 0.95)
+    >>> round(iv.lower, 4), round(iv.upper, 4)
+    (0.8064, 0.9795)
+    """
+    p = 1.0 - ci
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    lo = 1.0 - (1.0 - alpha) * stats.f.ppf(1 - p / 2, df1, df2)
+    hi = 1.0 - (1.0 - alpha) * stats.f.ppf(p / 2, df1, df2)
+    return Interval(float(lo), float(hi), float(ci), "feldt")
+
+
 def _alpha_from_cov(c: np.ndarray) -> tuple[float, float, float]:
     k = c.shape[0]
     tr, tot = np.trace(c), c.sum()
@@ -389,11 +405,7 @@ def cronbach_alpha(
     interval = None
     n_ok = None
     if ci is not None and ci_method == "feldt":
-        p = 1.0 - ci
-        df1, df2 = n - 1, (n - 1) * (k - 1)
-        lo = 1.0 - (1.0 - raw) * stats.f.ppf(1 - p / 2, df1, df2)
-        hi = 1.0 - (1.0 - raw) * stats.f.ppf(p / 2, df1, df2)
-        interval = Interval(float(lo), float(hi), float(ci), "feldt")
+        interval = feldt_interval(raw, n, k, ci)
     elif ci is not None:
         rng = check_random_state(seed)
         boots = _boot_alpha(x, n_boot, rng)

@@ -1,0 +1,453 @@
+"""Site bundles: what one site sends out of the country, and how bundles are pooled.
+
+``make_bundle`` checks a site's four tables against the data contract and writes a folder holding only
+aggregates: the sufficient statistics that give the full-data figure when added across sites (pairwise
+item sums for alpha, counts of events and non-events at each score for the AUC with DeLong's
+interval, the rating table of the summary judgement for weighted kappa) and the site's own estimates
+with their variances for the figures that cannot be pooled exactly (omega; and the exact ones again,
+for the meta-analysis when a site's table had to be withheld). No case key, rater key, free text or
+date leaves: a table with a count of 1 to k-1 cases is withheld whole (so no cell can be recovered
+from the others) and the site's estimate is sent instead, when its counts allow. ``manifest.json``
+names the instrument definitions (SHA-256), the package version, the parameters used, the site, the
+counts and the SHA-256 of every part; ``manifest.sha256`` holds the hash of the manifest, so a changed
+byte anywhere is found. ``what_leaves.txt`` beside the parts says in words what the site sends.
+
+``pool_bundles`` checks every bundle (hashes, one instrument definition, the same parameters) and
+writes the key figures in the schema of ``reports/metrics/summary.json``, each with its ``pooling``:
+``"exact"`` from the added statistics, or ``"random-effects"`` (:func:`validation.stats.meta.random_effects`
+on the scale that makes the estimate about normal) with tau2, I2, Q and the prediction interval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from validation import __version__
+from validation.battery.contract import load_tables
+from validation.battery.scoring import primary_ratings, sq_keyed
+from validation.pipeline.config import Config
+from validation.pipeline.outputs import dumps
+from validation.stats.agreement import cohen_kappa
+from validation.stats.meta import pooled_on_scale
+from validation.stats.pooling import (PairwiseSums, add_pairwise_sums, add_roc_counts, alpha_from_sums,
+                                      auc_from_counts, pairwise_sums, roc_counts)
+from validation.stats.predictive import roc_auc
+from validation.stats.reliability import omega
+from validation.stats.results import NotEstimable
+
+FORMAT = "validation-site-bundle/1"
+PREDICTOR_LABELS = {"risk_total": "risk total", "summary_risk": "summary judgement"}   # as the report names them
+PARTS = ("reliability", "predictive", "agreement")
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be made or cannot be pooled (exit 2), with the reason."""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    return _sha256(path.read_bytes())
+
+
+def _whole(counts: Any, k: int) -> bool:
+    """No count of 1 to k - 1 cases (the disclosure rule): the table can leave whole."""
+    a = np.asarray(counts, dtype=float)
+    return not np.any((a >= 1) & (a < k))
+
+
+def _small(counts: Any, k: int) -> int:
+    a = np.asarray(counts, dtype=float)
+    return int(np.sum((a >= 1) & (a < k)))
+
+
+# ----------------------------------------------------------------------------------------------
+# making a bundle
+
+
+def _reliability_part(t: dict, vera, sq, config: Config, k: int, withheld: list[str]) -> dict:
+    p = config.reliability
+    ratings = primary_ratings(t["vera_ratings"])
+    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1]
+    keyed = sq_keyed(sq1, sq)
+    blocks = [(f"VERA-2R {d.code}", ratings[list(d.items)].astype(float)) for d in vera.domains]
+    blocks += [(f"SQ {s.code}", keyed[list(s.items)].astype(float)) for s in sq.scales]
+    out = {}
+    for name, x in blocks:
+        sums = pairwise_sums(x)
+        entry: dict[str, Any] = {"items": list(sums.items), "n_cases": sums.n_cases}
+        if sums.n_cases >= k and _whole(sums.n, k):
+            entry["pairwise"] = {"n": sums.n.tolist(), "sums": sums.sums.tolist(), "cross": sums.cross.tolist(),
+                                 "n_complete": sums.n_complete}
+        else:
+            withheld.append(f"{name}: pairwise item sums withheld ({_small(sums.n, k)} pair count(s) of 1 to {k - 1} "
+                            "cases); alpha is pooled by meta-analysis")
+        if sums.n_cases >= k:
+            try:
+                a, _ = alpha_from_sums(sums, None)
+                entry["alpha"] = {"estimate": a, "k": len(sums.items), "n": sums.n_cases}
+            except NotEstimable as exc:
+                entry["alpha"] = {"not_estimable": str(exc)}
+            try:
+                om = omega(x, ci=p.ci, missing=p.omega_missing)
+                se = (om.ci.upper - om.ci.lower) / (2 * 1.959963984540054) if om.ci is not None else math.nan
+                entry["omega"] = {"estimate": om.omega, "se": se, "n": sums.n_cases}
+            except NotEstimable as exc:
+                entry["omega"] = {"not_estimable": str(exc)}
+        out[name] = entry
+    return out
+
+
+def _predictive_part(t: dict, vera, sq, config: Config, k: int, withheld: list[str]) -> dict:
+    from validation.pipeline.stages.predictive import RISK_TOTAL, SUMMARY, predictors
+
+    st = config.predictive
+    frame, direction = predictors(t, vera, sq, st.not_rated_rule, st.min_rated)
+    out: dict[str, dict] = {}
+    for outcome in st.outcomes:
+        o = t["outcomes"][t["outcomes"]["outcome"] == outcome][["case_id", "event", "time_days"]].dropna()
+        d = frame.merge(o, on="case_id", how="inner")
+        out[outcome] = {}
+        for name in (RISK_TOTAL, SUMMARY):
+            sub = d[["event", "time_days", name]].dropna()
+            y = sub["event"].to_numpy(dtype=int)
+            s = sub[name].to_numpy(dtype=float)
+            ev, ne = int(y.sum()), int(len(y) - y.sum())
+            entry: dict[str, Any] = {"direction": direction[name]}
+            if min(ev, ne) < k:
+                withheld.append(f"{outcome}: {name}: {'events' if ev < k else 'non-events'} fewer than {k}; "
+                                "nothing about this AUC is sent")
+                out[outcome][name] = {**entry, "withheld": True}
+                continue
+            entry.update(events=ev, non_events=ne)
+            levels, e_at, n_at = roc_counts(y, s)
+            if _whole(e_at, k) and _whole(n_at, k):
+                entry["counts"] = {"levels": levels.tolist(), "events": e_at.tolist(), "non_events": n_at.tolist()}
+            else:
+                withheld.append(f"{outcome}: {name}: score counts withheld ({_small(e_at, k) + _small(n_at, k)} of "
+                                f"{2 * levels.size} cells hold 1 to {k - 1} cases); the AUC is pooled by "
+                                "meta-analysis")
+            if min(ev, ne) >= st.min_events:
+                res = roc_auc(y, s, ci=st.ci, direction=direction[name])
+                entry["auc"] = {"estimate": res.auc, "variance": res.variance}
+            else:
+                entry["auc"] = {"not_estimable": f"{ev} events and {ne} non-events at this site, fewer than "
+                                                 f"{st.min_events}"}
+            out[outcome][name] = entry
+    return out
+
+
+def _agreement_part(t: dict, vera, config: Config, k: int, withheld: list[str]) -> dict:
+    from validation.battery.anonymity import anonymise
+    from validation.pipeline.stages.agreement import first_two
+
+    p = config.agreement
+    rat = t["vera_ratings"]
+    indep = rat[rat["role"] == "independent"].reset_index(drop=True)
+    anon = anonymise(indep, all_raters=rat["rater_id"])
+    anon1 = anon[anon["occasion"] == 1].reset_index(drop=True)
+    a, b = first_two(anon1)
+    col = vera.summary_column
+    levels = list(range(1, len(vera.summary.codes) + 1))
+    ok = (a[col].notna() & b[col].notna()).to_numpy()
+    x, y = a[col][ok].astype(int).to_numpy(), b[col][ok].astype(int).to_numpy()
+    table = np.zeros((len(levels), len(levels)), dtype=int)
+    np.add.at(table, (np.searchsorted(levels, x), np.searchsorted(levels, y)), 1)
+    entry: dict[str, Any] = {"levels": levels, "n_pairs": int(ok.sum()), "weights": "quadratic"}
+    if int(ok.sum()) < k:
+        withheld.append(f"summary risk judgement: {int(ok.sum())} rated pairs, fewer than {k}; nothing is sent")
+        return {"summary_risk": {**entry, "withheld": True}}
+    if _whole(table, k):
+        entry["table"] = table.tolist()
+    else:
+        withheld.append(f"summary risk judgement: rating table withheld ({_small(table, k)} of {table.size} cells "
+                        f"hold 1 to {k - 1} pairs); weighted kappa is pooled by meta-analysis")
+    if int(ok.sum()) >= p.min_targets:
+        try:
+            res = cohen_kappa(x, y, weights="quadratic", levels=levels, ci=p.ci)
+            entry["kappa"] = {"estimate": res.kappa, "se": res.se}
+        except NotEstimable as exc:
+            entry["kappa"] = {"not_estimable": str(exc)}
+    return {"summary_risk": entry}
+
+
+def _params_used(config: Config) -> dict:
+    r, pr, ag = config.reliability, config.predictive, config.agreement
+    return {"reliability": {"ci": r.ci, "omega_missing": r.omega_missing, "not_rated_rule": r.not_rated_rule},
+            "predictive": {"ci": pr.ci, "outcomes": list(pr.outcomes), "not_rated_rule": pr.not_rated_rule,
+                           "min_rated": pr.min_rated, "min_events": pr.min_events},
+            "agreement": {"ci": ag.ci, "min_targets": ag.min_targets},
+            "k_anonymity": config.validate.k_anonymity}
+
+
+def make_bundle(folder: Path, out: Path, root: Path, config: Config, site: str | None = None) -> dict:
+    """Check one site's tables and write its bundle to ``out`` (a new or empty folder). Returns the
+    manifest. Raises :class:`~validation.battery.contract.ContractError` for tables that break the
+    contract and :class:`BundleError` when nothing usable could leave."""
+    from validation.pipeline.common import load_instruments
+
+    vera, sq = load_instruments(root, config)
+    k = int(config.validate.k_anonymity)
+    tables = load_tables(folder, vera, sq, k_anonymity=k)
+    t = {name: getattr(tables, name) for name in ("cases", "vera_ratings", "sq_responses", "outcomes")}
+    sites = sorted(t["cases"]["site"].dropna().astype(str).unique())
+    label = site or (sites[0] if len(sites) == 1 else None)
+    if label is None:
+        raise BundleError(f"{folder} holds {len(sites)} sites ({', '.join(sites)}): a bundle is one site's; "
+                          "name it with --site")
+    n_cases = len(t["cases"])
+    if n_cases < k:
+        raise BundleError(f"{folder}: {n_cases} cases, fewer than k = {k}: nothing can leave the site")
+    withheld: list[str] = []
+    parts = {"reliability": _reliability_part(t, vera, sq, config, k, withheld),
+             "predictive": _predictive_part(t, vera, sq, config, k, withheld),
+             "agreement": _agreement_part(t, vera, config, k, withheld)}
+    out.mkdir(parents=True, exist_ok=True)
+    if any(out.iterdir()):
+        raise BundleError(f"{out} is not empty: write a bundle to a new folder")
+    (out / "parts").mkdir()
+    hashes = {}
+    for name, part in parts.items():
+        data = dumps(part).encode("utf-8")
+        (out / "parts" / f"{name}.json").write_bytes(data)
+        hashes[name] = _sha256(data)
+    manifest = {
+        "format": FORMAT, "site": label, "package_version": __version__,
+        "instruments": {"vera": {"name": vera.name, "sha256": _file_sha256(Path(vera.path))},
+                        "sq": {"name": sq.name, "sha256": _file_sha256(Path(sq.path))}},
+        "params": _params_used(config),
+        "counts": {"cases": n_cases, "rating_forms": len(t["vera_ratings"]),
+                   "sq_administrations": len(t["sq_responses"]), "outcome_rows": len(t["outcomes"])},
+        "withheld": withheld, "parts": hashes,
+    }
+    mdata = dumps(manifest).encode("utf-8")
+    (out / "manifest.json").write_bytes(mdata)
+    (out / "manifest.sha256").write_text(_sha256(mdata) + "  manifest.json\n", encoding="utf-8")
+    (out / "what_leaves.txt").write_text(what_leaves(manifest, parts), encoding="utf-8")
+    return manifest
+
+
+def what_leaves(manifest: Mapping, parts: Mapping) -> str:
+    """The bundle in words: what the site sends, what it withheld and why."""
+    lines = [f"Site bundle of {manifest['site']} ({manifest['format']}, validation {manifest['package_version']})",
+             "", "What leaves the site: aggregates only; no case key, rater key, free text or date.",
+             f"  {manifest['counts']['cases']} cases, {manifest['counts']['rating_forms']} rating forms, "
+             f"{manifest['counts']['sq_administrations']} SQ administrations (counts only).", ""]
+    rel = parts["reliability"]
+    lines.append("Reliability (per VERA-2R domain and SQ scale): "
+                 + ", ".join(f"{n} ({'pairwise item sums, ' if 'pairwise' in e else ''}alpha, omega)"
+                             for n, e in rel.items()))
+    for outcome, preds in parts["predictive"].items():
+        lines.append(f"Predictive, {outcome}: " + ", ".join(
+            f"{n} ({'withheld' if e.get('withheld') else ('score counts, ' if 'counts' in e else '') + 'AUC'})"
+            for n, e in preds.items()))
+    sr = parts["agreement"]["summary_risk"]
+    lines.append("Agreement, summary risk judgement: "
+                 + ("withheld" if sr.get("withheld") else ("rating table, " if "table" in sr else "") + "weighted kappa"))
+    lines += ["", "Withheld (the disclosure rule: no count of 1 to k-1 cases leaves the site):"]
+    lines += [f"  - {w}" for w in manifest["withheld"]] or ["  nothing"]
+    lines += ["", "SHA-256 of every part (manifest.json; its own hash in manifest.sha256):"]
+    lines += [f"  {name}: {h}" for name, h in manifest["parts"].items()]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# reading and pooling bundles
+
+
+def read_bundle(path: Path) -> tuple[dict, dict]:
+    """The manifest and parts of a bundle, after checking every hash."""
+    path = Path(path)
+    mpath, hpath = path / "manifest.json", path / "manifest.sha256"
+    if not mpath.is_file() or not hpath.is_file():
+        raise BundleError(f"{path}: not a site bundle (manifest.json and manifest.sha256 expected)")
+    mdata = mpath.read_bytes()
+    want = hpath.read_text(encoding="utf-8").split()[0] if hpath.read_text(encoding="utf-8").split() else ""
+    if _sha256(mdata) != want:
+        raise BundleError(f"{path}: manifest.json does not match its SHA-256 in manifest.sha256: the bundle was "
+                          "changed after it was made; ask the site to send it again")
+    try:
+        manifest = json.loads(mdata)
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{path}: manifest.json is not JSON ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise BundleError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+    parts = {}
+    for name in PARTS:
+        f = path / "parts" / f"{name}.json"
+        if not f.is_file():
+            raise BundleError(f"{path}: part {name} is missing")
+        data = f.read_bytes()
+        if _sha256(data) != manifest["parts"].get(name):
+            raise BundleError(f"{path}: part {name} does not match its SHA-256 in the manifest: the bundle was "
+                              "changed after it was made; ask the site to send it again")
+        parts[name] = json.loads(data)
+    return manifest, parts
+
+
+def check_compatible(manifests: Sequence[Mapping], paths: Sequence[Path]) -> None:
+    """One instrument definition and the same parameters in every bundle, and no site twice."""
+    first = manifests[0]
+    problems = []
+    for m, p in zip(manifests[1:], paths[1:]):
+        for inst in ("vera", "sq"):
+            if m["instruments"][inst]["sha256"] != first["instruments"][inst]["sha256"]:
+                problems.append(f"{p}: {inst} definition {m['instruments'][inst]['sha256'][:12]}, not "
+                                f"{first['instruments'][inst]['sha256'][:12]} as in {paths[0]}")
+        if m["params"] != first["params"]:
+            diff = sorted(s for s in set(m["params"]) | set(first["params"])
+                          if m["params"].get(s) != first["params"].get(s))
+            problems.append(f"{p}: parameters {', '.join(diff)} differ from {paths[0]}")
+    sites = [m["site"] for m in manifests]
+    dup = sorted({s for s in sites if sites.count(s) > 1})
+    if dup:
+        problems.append(f"site(s) {', '.join(dup)} appear in more than one bundle")
+    if problems:
+        raise BundleError("the bundles cannot be pooled:\n  " + "\n  ".join(problems))
+
+
+def _meta(estimates: list[float], variances: list[float], scale: str, sites: list[str]) -> dict:
+    """Random-effects pooling on a scale, with the sites' estimates for the forest plot."""
+    res = pooled_on_scale(estimates, variances, scale)
+    return {**res, "pooling": "random-effects", "k_sites": len(estimates),
+            "site_estimates": [{"site": s, "estimate": e, "variance": v} for s, e, v in zip(sites, estimates, variances)]}
+
+
+def _bonett_alpha_variance(alpha: float, k: int, n: int) -> float:
+    """Var of alpha on its own scale from Bonett's (2002) var(ln(1 - alpha)) = 2k / ((k - 1)(n - 2))."""
+    return (1.0 - alpha) ** 2 * 2.0 * k / ((k - 1) * (n - 2))
+
+
+def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float = 0.95,
+               min_events: int = 10) -> list[dict]:
+    """The pooled figures: one record per figure, exact where every site sent its statistics whole."""
+    sites = [m["site"] for m in manifests]
+    out: list[dict] = []
+    # reliability: alpha exact from pairwise sums; omega by meta-analysis
+    for name in parts[0]["reliability"]:
+        entries = [p["reliability"][name] for p in parts]
+        if all("pairwise" in e for e in entries):
+            sums = add_pairwise_sums([PairwiseSums(tuple(e["items"]), np.array(e["pairwise"]["n"]),
+                                                   np.array(e["pairwise"]["sums"]), np.array(e["pairwise"]["cross"]),
+                                                   int(e["n_cases"]), int(e["pairwise"]["n_complete"]))
+                                      for e in entries])
+            a, iv = alpha_from_sums(sums, ci)
+            out.append({"label": f"{name} alpha", "kind": "alpha", "estimate": a, "ci_lower": iv.lower,
+                        "ci_upper": iv.upper, "ci_level": ci, "n": sums.n_cases, "k": len(sums.items),
+                        "pooling": "exact", "k_sites": len(entries)})
+        else:
+            ok = [(s, e["alpha"]) for s, e in zip(sites, entries) if "estimate" in e.get("alpha", {})]
+            if ok:
+                rec = _meta([a["estimate"] for _, a in ok],
+                            [_bonett_alpha_variance(a["estimate"], a["k"], a["n"]) for _, a in ok], "bonett",
+                            [s for s, _ in ok])
+                out.append({"label": f"{name} alpha", "kind": "alpha", **rec, "ci_level": ci,
+                            "n": sum(a["n"] for _, a in ok)})
+        ok = [(s, e["omega"]) for s, e in zip(sites, entries)
+              if "estimate" in e.get("omega", {}) and np.isfinite(e["omega"]["se"])]
+        if ok:
+            rec = _meta([o["estimate"] for _, o in ok], [o["se"] ** 2 for _, o in ok], "bonett", [s for s, _ in ok])
+            out.append({"label": f"{name} omega", "kind": "omega", **rec, "ci_level": ci,
+                        "n": sum(o["n"] for _, o in ok)})
+    # predictive: AUC exact from score counts; else meta-analysis on the logit scale
+    for outcome in parts[0]["predictive"]:
+        for name in parts[0]["predictive"][outcome]:
+            entries = [p["predictive"][outcome][name] for p in parts]
+            label = f"{outcome}: AUC of the {PREDICTOR_LABELS.get(name, name)}"
+            sent = [(s, e) for s, e in zip(sites, entries) if not e.get("withheld")]
+            if sent and len(sent) == len(entries) and all("counts" in e for e in entries):
+                if min(sum(e["events"] for e in entries), sum(e["non_events"] for e in entries)) < min_events:
+                    continue                        # declined, as the full-data run declines it
+                lv, ev, ne = add_roc_counts([(e["counts"]["levels"], e["counts"]["events"], e["counts"]["non_events"])
+                                             for e in entries])
+                res = auc_from_counts(lv, ev, ne, ci=ci, direction=entries[0]["direction"])
+                out.append({"label": label, "kind": "auc", "estimate": res.auc, "ci_lower": res.ci.lower,
+                            "ci_upper": res.ci.upper, "ci_level": ci, "n": int(ev.sum() + ne.sum()),
+                            "events": int(ev.sum()), "pooling": "exact", "k_sites": len(entries)})
+            elif any("estimate" in e["auc"] for _, e in sent):
+                sent = [(s, e) for s, e in sent if "estimate" in e["auc"]]
+                rec = _meta([e["auc"]["estimate"] for _, e in sent], [e["auc"]["variance"] for _, e in sent], "logit",
+                            [s for s, _ in sent])
+                out.append({"label": label, "kind": "auc", **rec, "ci_level": ci,
+                            "n": sum(e["events"] + e["non_events"] for _, e in sent),
+                            "events": sum(e["events"] for _, e in sent)})
+    # agreement: weighted kappa of the summary judgement, exact from the rating tables
+    entries = [p["agreement"]["summary_risk"] for p in parts]
+    label = "summary risk judgement, weighted kappa"
+    min_pairs = int(manifests[0]["params"]["agreement"]["min_targets"])
+    if all("table" in e for e in entries) and sum(e["n_pairs"] for e in entries) >= min_pairs:
+        table = sum(np.array(e["table"]) for e in entries)
+        res = cohen_kappa(table=table, weights="quadratic", levels=entries[0]["levels"], ci=ci)
+        out.append({"label": label, "kind": "kappa", "estimate": res.kappa, "ci_lower": res.ci.lower,
+                    "ci_upper": res.ci.upper, "ci_level": ci, "n": int(table.sum()), "pooling": "exact",
+                    "k_sites": len(entries)})
+    else:
+        ok = [(s, e["kappa"]) for s, e in zip(sites, entries) if "estimate" in e.get("kappa", {})]
+        if ok:
+            rec = _meta([x["estimate"] for _, x in ok], [x["se"] ** 2 for _, x in ok], "identity", [s for s, _ in ok])
+            out.append({"label": label, "kind": "kappa", **rec, "ci_level": ci,
+                        "n": sum(e["n_pairs"] for e in entries if "kappa" in e)})
+    return out
+
+
+def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) -> dict:
+    """Read, check and pool bundles: the records of the pooled ``summary.json``."""
+    from validation.report.rules import merge_params
+    from validation.report import verdicts as VD
+
+    if not paths:
+        raise BundleError("no bundle given")
+    read = [read_bundle(Path(p)) for p in paths]
+    manifests = [m for m, _ in read]
+    check_compatible(manifests, [Path(p) for p in paths])
+    ci = float(manifests[0]["params"]["predictive"]["ci"])
+    figures = pool_parts(manifests, [pt for _, pt in read], ci, int(manifests[0]["params"]["predictive"]["min_events"]))
+    rp = merge_params(report_params)
+    thresholds = rp["thresholds"]
+    records = []
+    for f in figures:
+        thr = thresholds.get(f["kind"], {})
+        v = VD.judge_estimate(f["kind"], f["estimate"], f.get("ci_lower"), f.get("ci_upper"), thr,
+                              level=f.get("ci_level"), n=f.get("n"), k=f.get("k"), events=f.get("events"))
+        area = {"alpha": "reliability", "omega": "reliability", "auc": "predictive", "kappa": "agreement"}[f["kind"]]
+        records.append({"id": _record_id(area, f["label"]), "area": area, **f, "verdict": v.outcome,
+                        "reason": v.reason})
+    return {"sites": [m["site"] for m in manifests],
+            "withheld": {m["site"]: m["withheld"] for m in manifests},
+            "key_figures": records}
+
+
+def _record_id(area: str, label: str) -> str:
+    import re
+    return re.sub(r"[^a-z0-9]+", "_", f"{area} {label}".lower()).strip("_")
+
+
+def split_by_site(folder: Path, out: Path) -> list[Path]:
+    """Write one folder per site (the same four tables, the rows of that site's cases), as separate sites'
+    exports would be; returns the folders."""
+    tables = {}
+    for name in ("cases", "vera_ratings", "sq_responses", "outcomes"):
+        f = folder / f"{name}.csv"
+        if not f.is_file():
+            raise BundleError(f"{folder}: {name}.csv expected")
+        tables[name] = pd.read_csv(f, dtype=str, keep_default_na=False)
+    folders = []
+    for site, cases in tables["cases"].groupby("site", sort=True):
+        dest = out / str(site)
+        dest.mkdir(parents=True, exist_ok=True)
+        ids = set(cases["case_id"])
+        cases.to_csv(dest / "cases.csv", index=False)
+        for name in ("vera_ratings", "sq_responses", "outcomes"):
+            t = tables[name]
+            t[t["case_id"].isin(ids)].to_csv(dest / f"{name}.csv", index=False)
+        folders.append(dest)
+    return folders

@@ -1,0 +1,162 @@
+"""Site bundles and pooling across sites: the synthetic battery split by site, one bundle a site, the
+bundles pooled; exact figures equal the full-data run's, changed bundles are refused, and no bundle
+holds a case or rater key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from validation.cli import main
+from validation.pipeline.bundle import make_bundle, pool_bundles, split_by_site
+from validation.pipeline.config import load_config
+
+
+@pytest.fixture(scope="module")
+def sites(project: Path, tmp_path_factory) -> list[Path]:
+    return split_by_site(project / "data" / "synthetic", tmp_path_factory.mktemp("sites"))
+
+
+def _bundles(project: Path, sites: list[Path], out: Path, k: int | None = None) -> list[Path]:
+    config = load_config(project)
+    if k is not None:
+        config = config.with_section("validate", config.validate.model_copy(update={"k_anonymity": k}))
+    paths = []
+    for folder in sites:
+        make_bundle(folder, out / folder.name, project, config)
+        paths.append(out / folder.name)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def bundles(project: Path, sites: list[Path], tmp_path_factory) -> list[Path]:
+    return _bundles(project, sites, tmp_path_factory.mktemp("bundles"))
+
+
+def _metrics(project: Path, name: str) -> dict:
+    return json.loads((project / "reports" / "metrics" / f"{name}.json").read_text())
+
+
+def _full_figure(project: Path, rec: dict) -> tuple[float, float, float] | None:
+    """The same figure in the full-data run's metrics."""
+    if rec["kind"] == "alpha":
+        inst, code = rec["label"].removesuffix(" alpha").split(" ", 1)
+        rel = _metrics(project, "reliability")
+        block = rel["vera"]["domains"][code] if inst == "VERA-2R" else rel["sq"]["scales"][code]
+        a = block["overall"]["alpha"]
+        return a["alpha"], a["ci"]["lower"], a["ci"]["upper"]
+    if rec["kind"] == "auc":
+        outcome, what = rec["label"].split(": AUC of the ")
+        key = {"risk total": "risk_total", "summary judgement": "summary_risk"}[what]
+        a = _metrics(project, "predictive")["outcomes"][outcome]["predictors"][key].get("auc")
+        return (a["auc"], a["ci"]["lower"], a["ci"]["upper"]) if a and "auc" in a else None
+    if rec["kind"] == "kappa":
+        a = _metrics(project, "agreement")["summary_risk"]["weighted_kappa"]
+        return (a["kappa"], a["ci"]["lower"], a["ci"]["upper"]) if "kappa" in a else None
+    return None
+
+
+def test_exact_figures_equal_the_full_data_run(project, bundles):
+    pooled = pool_bundles(bundles)
+    exact = [r for r in pooled["key_figures"] if r["pooling"] == "exact"]
+    kinds = {r["kind"] for r in exact}
+    assert "alpha" in kinds
+    for rec in exact:
+        want = _full_figure(project, rec)
+        assert want is not None, rec["label"]
+        np.testing.assert_allclose([rec["estimate"], rec["ci_lower"], rec["ci_upper"]], want, rtol=0, atol=1e-9,
+                                   err_msg=rec["label"])
+    # what could not leave whole is pooled by meta-analysis, with its heterogeneity
+    meta = [r for r in pooled["key_figures"] if r["pooling"] == "random-effects"]
+    assert meta and all({"tau2", "i2", "q", "q_p", "pi_lower", "pi_upper", "k_sites"} <= set(r) for r in meta)
+    assert all(r["k_sites"] >= 2 for r in meta)
+
+
+def test_without_small_cells_every_figure_is_exact(project, sites, tmp_path):
+    """k = 1 (no count is small): every table leaves whole, and alpha, the AUCs with their DeLong
+    intervals and the weighted kappa of the pooled bundles equal the full-data run's to 1e-9."""
+    pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
+    checked = set()
+    for rec in pooled["key_figures"]:
+        if rec["kind"] == "omega":
+            assert rec["pooling"] == "random-effects"      # omega cannot be pooled exactly
+            continue
+        assert rec["pooling"] == "exact", rec["label"]
+        want = _full_figure(project, rec)
+        if want is None:                                   # declined in the full run (too few events)
+            continue
+        np.testing.assert_allclose([rec["estimate"], rec["ci_lower"], rec["ci_upper"]], want, rtol=0, atol=1e-9,
+                                   err_msg=rec["label"])
+        checked.add(rec["kind"])
+    assert checked == {"alpha", "auc", "kappa"}
+
+
+def test_no_bundle_holds_a_case_or_rater_key(project, sites, bundles):
+    keys = set()
+    for folder in sites:
+        keys |= set(pd.read_csv(folder / "cases.csv", dtype=str)["case_id"])
+        keys |= set(pd.read_csv(folder / "vera_ratings.csv", dtype=str)["rater_id"])
+    assert keys
+    for bundle in bundles:
+        for f in bundle.rglob("*"):
+            if f.is_file():
+                text = f.read_bytes()
+                found = [k for k in keys if k.encode() in text]
+                assert not found, f"{f} holds {found[:3]}"
+
+
+def test_a_bundle_changed_by_one_byte_is_refused(bundles, tmp_path):
+    import shutil
+
+    runner = CliRunner()
+    for target in ("parts/predictive.json", "manifest.json"):
+        copy = tmp_path / target.replace("/", "_")
+        shutil.copytree(bundles[0], copy)
+        f = copy / target
+        data = bytearray(f.read_bytes())
+        i = data.index(b"0.")              # a digit inside a figure
+        data[i] = ord("1")
+        f.write_bytes(bytes(data))
+        res = runner.invoke(main, ["pool", str(copy), *map(str, bundles[1:]), "--out", str(tmp_path / "out")])
+        assert res.exit_code == 2, res.output
+        assert "does not match its SHA-256" in res.output and "changed after it was made" in res.output
+        assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_bundles_that_do_not_fit_together_are_refused(bundles, tmp_path):
+    from validation.pipeline.bundle import BundleError
+
+    with pytest.raises(BundleError, match="appear in more than one bundle"):
+        pool_bundles([bundles[0], bundles[0]])
+    with pytest.raises(BundleError, match="not a site bundle"):
+        pool_bundles([tmp_path])
+
+
+def test_bundle_and_pool_from_the_command_line(project, sites, tmp_path, monkeypatch):
+    monkeypatch.chdir(project)
+    runner = CliRunner()
+    res = runner.invoke(main, ["bundle", str(sites[0]), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    assert "What leaves the site: aggregates only" in res.output and (tmp_path / "b" / "what_leaves.txt").exists()
+    res = runner.invoke(main, ["bundle", str(sites[0]), "--out", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "not empty" in res.output
+    both = tmp_path / "both"
+    both.mkdir()
+    for name in ("cases", "vera_ratings", "sq_responses", "outcomes"):
+        pd.concat([pd.read_csv(s / f"{name}.csv", dtype=str) for s in sites[:2]]).to_csv(both / f"{name}.csv",
+                                                                                          index=False)
+    res = runner.invoke(main, ["bundle", str(both), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "a bundle is one site's; name it with --site" in res.output
+    for s in sites[1:]:
+        assert runner.invoke(main, ["bundle", str(s), "--out", str(tmp_path / s.name)]).exit_code == 0
+    res = runner.invoke(main, ["pool", str(tmp_path / "b"), *[str(tmp_path / s.name) for s in sites[1:]],
+                               "--out", str(tmp_path / "pooled")])
+    assert res.exit_code == 0, res.output
+    pooled = json.loads((tmp_path / "pooled" / "summary.json").read_text())
+    assert {r["pooling"] for r in pooled["key_figures"]} <= {"exact", "random-effects"}
+    assert all(r["verdict"] for r in pooled["key_figures"])
