@@ -158,5 +158,8 @@ def test_bundle_and_pool_from_the_command_line(project, sites, tmp_path, monkeyp
                                "--out", str(tmp_path / "pooled")])
     assert res.exit_code == 0, res.output
     pooled = json.loads((tmp_path / "pooled" / "summary.json").read_text())
+    page = (tmp_path / "pooled" / "across_sites.html").read_text()
+    assert "Validation across sites" in page and page.count("<svg") == sum(
+        1 for r in pooled["key_figures"] if r.get("site_estimates"))
     assert {r["pooling"] for r in pooled["key_figures"]} <= {"exact", "random-effects"}
     assert all(r["verdict"] for r in pooled["key_figures"])

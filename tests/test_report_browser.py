@@ -271,3 +271,30 @@ def test_the_checks_catch_what_they_look_for(browser, tmp_path: Path):
             assert summary_problem(out.page) is None, body
         finally:
             context.close()
+
+
+def test_the_across_sites_page_renders(browser, project: Path, tmp_path: Path):
+    """The page of pooled site bundles: opens without error or request, every forest plot drawn, no key."""
+    from validation.pipeline.bundle import make_bundle, pool_bundles, split_by_site
+    from validation.pipeline.config import load_config
+    from validation.report.across_sites import across_sites_page
+
+    config = load_config(project)
+    bundles = []
+    for folder in split_by_site(project / "data" / "synthetic", tmp_path / "sites"):
+        make_bundle(folder, tmp_path / "bundles" / folder.name, project, config)
+        bundles.append(tmp_path / "bundles" / folder.name)
+    pooled = pool_bundles(bundles)
+    page_path = tmp_path / "across_sites.html"
+    page_path.write_text(across_sites_page(pooled), encoding="utf-8")
+    context, out = open_page(browser, page_path)
+    try:
+        assert not out.page_errors and not out.console_errors, (out.page_errors, out.console_errors)
+        assert not request_problems(out)
+        n_svg, bad = figure_problems(out.page)
+        assert n_svg == sum(1 for r in pooled["key_figures"] if r.get("site_estimates")) and not bad, bad
+        assert "Across sites" in out.page.title() + out.page.evaluate("document.body.innerText")
+        found = keys_found(_keys(project), {"HTML file": page_path.read_text(encoding="utf-8")})
+        assert not found, found
+    finally:
+        context.close()

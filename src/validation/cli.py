@@ -255,7 +255,7 @@ def bundle(folder: Path, out: Path, site: str | None) -> None:
               help="Folder for the pooled summary.json.")
 def pool(bundles: tuple[Path, ...], out: Path) -> None:
     """Check BUNDLES (every SHA-256, one instrument definition, the same parameters) and pool them into
-    OUT/summary.json: each key figure exact from the added sufficient statistics where every site sent
+    OUT/summary.json and the page OUT/across_sites.html (a forest plot for each figure): each key figure exact from the added sufficient statistics where every site sent
     them whole, else by random-effects meta-analysis (tau2, I2, Q, prediction interval). Exit 2 with the
     reason when a bundle was changed or the bundles do not fit together.
     """
@@ -268,13 +268,17 @@ def pool(bundles: tuple[Path, ...], out: Path) -> None:
         pooled = pool_bundles(list(bundles), config.report.model_dump() if config is not None else None)
     except BundleError as exc:
         _bundle_fail(exc)
+    from validation.report.across_sites import across_sites_page
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(dumps(pooled), encoding="utf-8")
+    (out / "across_sites.html").write_text(across_sites_page(pooled), encoding="utf-8")
     for r in pooled["key_figures"]:
         ci = (f" [{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]" if r.get("ci_lower") is not None else "")
         extra = (f", tau2 {r['tau2']:.4f}, I2 {r['i2']:.0f}%" if r["pooling"] == "random-effects" else "")
         click.echo(f"{r['label']:45s} {r['estimate']:.3f}{ci}  {r['pooling']}{extra}  {r['verdict']}")
-    click.echo(f"Pooled {len(bundles)} bundles ({', '.join(pooled['sites'])}): {out / 'summary.json'}")
+    click.echo(f"Pooled {len(bundles)} bundles ({', '.join(pooled['sites'])}): {out / 'summary.json'}, "
+               f"{out / 'across_sites.html'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

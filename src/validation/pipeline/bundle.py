@@ -322,6 +322,12 @@ def _meta(estimates: list[float], variances: list[float], scale: str, sites: lis
             "site_estimates": [{"site": s, "estimate": e, "variance": v} for s, e, v in zip(sites, estimates, variances)]}
 
 
+def _sites(sites: Sequence[str], estimates: Sequence[Mapping], variance) -> list[dict]:
+    """The sites' own estimates (for the forest plot of an exactly pooled figure)."""
+    return [{"site": s, "estimate": e["estimate"], "variance": variance(e)}
+            for s, e in zip(sites, estimates) if isinstance(e, Mapping) and "estimate" in e]
+
+
 def _bonett_alpha_variance(alpha: float, k: int, n: int) -> float:
     """Var of alpha on its own scale from Bonett's (2002) var(ln(1 - alpha)) = 2k / ((k - 1)(n - 2))."""
     return (1.0 - alpha) ** 2 * 2.0 * k / ((k - 1) * (n - 2))
@@ -343,7 +349,9 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
             a, iv = alpha_from_sums(sums, ci)
             out.append({"label": f"{name} alpha", "kind": "alpha", "estimate": a, "ci_lower": iv.lower,
                         "ci_upper": iv.upper, "ci_level": ci, "n": sums.n_cases, "k": len(sums.items),
-                        "pooling": "exact", "k_sites": len(entries)})
+                        "pooling": "exact", "k_sites": len(entries), "scale": "bonett",
+                        "site_estimates": _sites(sites, [e.get("alpha", {}) for e in entries],
+                                                 lambda x: _bonett_alpha_variance(x["estimate"], x["k"], x["n"]))})
         else:
             ok = [(s, e["alpha"]) for s, e in zip(sites, entries) if "estimate" in e.get("alpha", {})]
             if ok:
@@ -372,7 +380,9 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
                 res = auc_from_counts(lv, ev, ne, ci=ci, direction=entries[0]["direction"])
                 out.append({"label": label, "kind": "auc", "estimate": res.auc, "ci_lower": res.ci.lower,
                             "ci_upper": res.ci.upper, "ci_level": ci, "n": int(ev.sum() + ne.sum()),
-                            "events": int(ev.sum()), "pooling": "exact", "k_sites": len(entries)})
+                            "events": int(ev.sum()), "pooling": "exact", "k_sites": len(entries), "scale": "logit",
+                            "site_estimates": _sites(sites, [e.get("auc", {}) for e in entries],
+                                                     lambda x: x["variance"])})
             elif any("estimate" in e["auc"] for _, e in sent):
                 sent = [(s, e) for s, e in sent if "estimate" in e["auc"]]
                 rec = _meta([e["auc"]["estimate"] for _, e in sent], [e["auc"]["variance"] for _, e in sent], "logit",
@@ -389,7 +399,8 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
         res = cohen_kappa(table=table, weights="quadratic", levels=entries[0]["levels"], ci=ci)
         out.append({"label": label, "kind": "kappa", "estimate": res.kappa, "ci_lower": res.ci.lower,
                     "ci_upper": res.ci.upper, "ci_level": ci, "n": int(table.sum()), "pooling": "exact",
-                    "k_sites": len(entries)})
+                    "k_sites": len(entries), "scale": "identity",
+                    "site_estimates": _sites(sites, [e.get("kappa", {}) for e in entries], lambda x: x["se"] ** 2)})
     else:
         ok = [(s, e["kappa"]) for s, e in zip(sites, entries) if "estimate" in e.get("kappa", {})]
         if ok:

@@ -242,3 +242,23 @@ def auc_band(value: Any, bands: Mapping) -> str:
         if value >= lim:
             name = label
     return name
+
+
+# Heterogeneity across sites in words: the Cochrane Handbook's rough guide to I2 (Deeks, Higgins &
+# Altman, Cochrane Handbook for Systematic Reviews of Interventions, section 10.10.2), its upper ends.
+I2_WORDS = ((40.0, "might not be important"), (60.0, "may be moderate"), (90.0, "may be substantial"),
+            (100.0, "is considerable"))
+I2_SOURCE = "Cochrane Handbook, section 10.10.2"
+
+
+def heterogeneity_words(i2: Any) -> str:
+    """I2 (percent) in words.
+
+    Examples
+    --------
+    >>> heterogeneity_words(23.9)
+    'might not be important'
+    """
+    if not isinstance(i2, (int, float)) or i2 != i2:
+        return "cannot be judged"
+    return next(words for upper, words in I2_WORDS if i2 <= upper)

@@ -1,0 +1,72 @@
+"""The "Across sites" page: the pooled key figures of site bundles, each with its forest plot, how it
+was pooled, the heterogeneity in words and the sites outside the prediction interval."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from validation.report import html as H
+from validation.report import view as V
+from validation.report.figures.across_sites import forest_svg
+from validation.report.render import render_page
+from validation.report.rules import I2_SOURCE, heterogeneity_words
+from validation.report.verdicts import NULL_VALUES
+
+
+def _outside(rec: Mapping) -> list[str]:
+    lo, hi = rec.get("pi_lower"), rec.get("pi_upper")
+    if lo is None or hi is None:
+        return []
+    return [s["site"] for s in rec.get("site_estimates") or [] if not lo <= s["estimate"] <= hi]
+
+
+def _figure_blocks(i: int, rec: Mapping) -> list:
+    fid = f"pooled-{i + 1}"
+    ci = f"{H.num(rec['estimate'])} [{H.num(rec.get('ci_lower'))}, {H.num(rec.get('ci_upper'))}]"
+    blocks: list[Any] = [V.Heading(3, V.line(rec["label"]), fid)]
+    if rec["pooling"] == "exact":
+        how = (f"Exact: the {rec['k_sites']} sites' sufficient statistics added up give the figure of all "
+               f"{H.num(rec.get('n'))} cases together, as if the data had been pooled.")
+    else:
+        how = (f"Random-effects meta-analysis of {rec['k_sites']} sites ({rec.get('method', 'REML')}, on the "
+               f"{rec.get('scale')} scale): tau\u00b2 = {H.num(rec.get('tau2'), sci=False)}, I\u00b2 = "
+               f"{H.num(rec.get('i2'), 0)}%: heterogeneity {heterogeneity_words(rec.get('i2'))} ({I2_SOURCE}); "
+               f"Q p = {H.pval(rec.get('q_p'))}. A new site's true value lies in "
+               f"[{H.num(rec.get('pi_lower'))}, {H.num(rec.get('pi_upper'))}] (95% prediction interval).")
+        outside = _outside(rec)
+        if outside:
+            how += f" Outside the prediction interval: {', '.join(outside)}."
+    blocks.append(V.Para(V.line(V.b(ci), " ", V.badge(rec["verdict"]), " ", how)))
+    if rec.get("site_estimates"):
+        svg = forest_svg(rec, NULL_VALUES.get(rec["kind"]))
+        blocks.append(V.Figure(H.svg_clean(svg, fid + "-forest"),
+                               f"{rec['label']}: each site's estimate (squares sized by weight) with its 95% "
+                               "interval, the pooled estimate (diamond) and the prediction interval (dashed)",
+                               fid + "-forest"))
+    return blocks
+
+
+def across_sites_page(pooled: Mapping) -> str:
+    """The HTML page of a pooled summary (:func:`validation.pipeline.bundle.pool_bundles`)."""
+    recs = list(pooled["key_figures"])
+    exact = sum(r["pooling"] == "exact" for r in recs)
+    summary_rows = [[r["label"], f"{H.num(r['estimate'])} [{H.num(r.get('ci_lower'))}, {H.num(r.get('ci_upper'))}]",
+                     r["pooling"], H.num(r.get("i2"), 0) if r["pooling"] != "exact" else H.DASH,
+                     V.badge(r["verdict"])] for r in recs]
+    intro = V.line(f"{len(pooled['sites'])} site bundles ({', '.join(pooled['sites'])}); {exact} of {len(recs)} "
+                   "figures pooled exactly from the sites' sufficient statistics, the others by random-effects "
+                   "meta-analysis.")
+    withheld = [V.line(f"{site}: {w}") for site, ws in pooled.get("withheld", {}).items() for w in ws]
+    sections = [
+        V.section("across-sites", V.Heading(2, V.line("Across sites")),
+                  V.table(["figure", "estimate [95% CI]", "pooling", "I\u00b2 %", "verdict"], summary_rows, 1,
+                          also_left=(2, 4))),
+        V.section("figures", V.Heading(2, V.line("Each figure")),
+                  [b for i, r in enumerate(recs) for b in _figure_blocks(i, r)]),
+        V.section("withheld", V.Heading(2, V.line("What the sites withheld")),
+                  V.Para(V.line("No count of 1 to k-1 cases left a site; the tables holding one were withheld "
+                                "whole and their figures pooled by meta-analysis.")),
+                  V.Bullets(tuple(withheld)) if withheld else V.Para(V.line("Nothing."))),
+    ]
+    toc = [("across-sites", "Across sites"), ("figures", "Each figure"), ("withheld", "What the sites withheld")]
+    return render_page("Validation across sites", intro, None, toc, sections)
