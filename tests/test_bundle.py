@@ -83,8 +83,8 @@ def test_without_small_cells_every_figure_is_exact(project, sites, tmp_path):
     pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
     checked = set()
     for rec in pooled["key_figures"]:
-        if rec["kind"] == "omega":
-            assert rec["pooling"] == "random-effects"      # omega cannot be pooled exactly
+        if rec["kind"] in ("omega", "c", "hr"):
+            assert rec["pooling"] == "random-effects"      # omega, C and Cox models cannot be pooled exactly
             continue
         assert rec["pooling"] == "exact", rec["label"]
         want = _full_figure(project, rec)
@@ -162,4 +162,24 @@ def test_bundle_and_pool_from_the_command_line(project, sites, tmp_path, monkeyp
     assert "Validation across sites" in page and page.count("<svg") == sum(
         1 for r in pooled["key_figures"] if r.get("site_estimates"))
     assert {r["pooling"] for r in pooled["key_figures"]} <= {"exact", "random-effects"}
-    assert all(r["verdict"] for r in pooled["key_figures"])
+    judged = [r for r in pooled["key_figures"] if r["kind"] not in ("c", "hr")]
+    assert all(r["verdict"] for r in judged)
+    assert all(r["verdict"] is None and "no cut-off" in r["reason"] for r in pooled["key_figures"] if r not in judged)
+
+
+def test_hazard_ratios_and_c_are_pooled_on_their_log_and_logit_scales(bundles):
+    from validation.pipeline.bundle import read_bundle
+    from validation.stats.meta import random_effects
+
+    pooled = pool_bundles(bundles)
+    parts = [read_bundle(b) for b in bundles]
+    for outcome, label in (("any", "risk total"),):
+        rec = next(r for r in pooled["key_figures"] if r["label"] == f"{outcome}: hazard ratio per SD of the {label}")
+        sites = [(m["site"], p["predictive"][outcome]["risk_total"]["cox_per_sd"]) for m, p in parts]
+        sites = [(s, h) for s, h in sites if "log_hr" in h]
+        res = random_effects([h["log_hr"] for _, h in sites], [h["variance_log"] for _, h in sites])
+        assert rec["estimate"] == pytest.approx(np.exp(res.estimate), rel=1e-12)
+        assert [rec["ci_lower"], rec["ci_upper"]] == pytest.approx(np.exp([res.ci.lower, res.ci.upper]), rel=1e-12)
+        assert rec["k_sites"] == len(sites) and rec["pooling"] == "random-effects"
+        c = next(r for r in pooled["key_figures"] if r["label"] == f"{outcome}: Harrell's C of the {label}")
+        assert 0.5 < c["estimate"] < 1 and c["scale"] == "logit"

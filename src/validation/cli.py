@@ -276,7 +276,8 @@ def pool(bundles: tuple[Path, ...], out: Path) -> None:
     for r in pooled["key_figures"]:
         ci = (f" [{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]" if r.get("ci_lower") is not None else "")
         extra = (f", tau2 {r['tau2']:.4f}, I2 {r['i2']:.0f}%" if r["pooling"] == "random-effects" else "")
-        click.echo(f"{r['label']:45s} {r['estimate']:.3f}{ci}  {r['pooling']}{extra}  {r['verdict']}")
+        click.echo(f"{r['label']:45s} {r['estimate']:.3f}{ci}  {r['pooling']}{extra}  "
+                   f"{r['verdict'] or 'not judged (no cut-off)'}")
     click.echo(f"Pooled {len(bundles)} bundles ({', '.join(pooled['sites'])}): {out / 'summary.json'}, "
                f"{out / 'across_sites.html'}")
 

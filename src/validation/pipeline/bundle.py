@@ -38,7 +38,8 @@ from validation.stats.agreement import cohen_kappa
 from validation.stats.meta import pooled_on_scale
 from validation.stats.pooling import (PairwiseSums, add_pairwise_sums, add_roc_counts, alpha_from_sums,
                                       auc_from_counts, pairwise_sums, roc_counts)
-from validation.stats.predictive import roc_auc
+from validation.stats.predictive import harrell_c, roc_auc
+from validation.stats.survival import cox
 from validation.stats.reliability import omega
 from validation.stats.results import NotEstimable
 
@@ -139,11 +140,32 @@ def _predictive_part(t: dict, vera, sq, config: Config, k: int, withheld: list[s
             if min(ev, ne) >= st.min_events:
                 res = roc_auc(y, s, ci=st.ci, direction=direction[name])
                 entry["auc"] = {"estimate": res.auc, "variance": res.variance}
+                time = sub["time_days"].to_numpy(dtype=float)
+                entry["harrell_c"] = _estimate_or_why(
+                    lambda: (lambda c: {"estimate": c.c, "variance": c.variance})(
+                        harrell_c(time, y, s, ci=st.ci, direction=direction[name])))
+                entry["cox_per_sd"] = _estimate_or_why(lambda: _cox_per_sd(time, y, s))
             else:
                 entry["auc"] = {"not_estimable": f"{ev} events and {ne} non-events at this site, fewer than "
                                                  f"{st.min_events}"}
             out[outcome][name] = entry
     return out
+
+
+def _estimate_or_why(fn) -> dict:
+    try:
+        return fn()
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc)}
+
+
+def _cox_per_sd(time: np.ndarray, event: np.ndarray, s: np.ndarray) -> dict:
+    """The site's log hazard ratio per one SD of the score (its own SD) with its standard error."""
+    sd = float(np.std(s, ddof=1))
+    if not sd > 0:
+        raise NotEstimable("not estimable: the score is constant at this site")
+    term = cox(time, event, pd.DataFrame({"score": s / sd})).terms[0]
+    return {"estimate": math.exp(term.coef), "log_hr": term.coef, "variance_log": term.se ** 2}
 
 
 def _agreement_part(t: dict, vera, config: Config, k: int, withheld: list[str]) -> dict:
@@ -390,6 +412,24 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
                 out.append({"label": label, "kind": "auc", **rec, "ci_level": ci,
                             "n": sum(e["events"] + e["non_events"] for _, e in sent),
                             "events": sum(e["events"] for _, e in sent)})
+    # Harrell's C (logit scale) and the hazard ratio per SD (log scale): by meta-analysis only
+    for outcome in parts[0]["predictive"]:
+        for name in parts[0]["predictive"][outcome]:
+            what = PREDICTOR_LABELS.get(name, name)
+            entries = [(s, p["predictive"][outcome][name]) for s, p in zip(sites, parts)]
+            cs = [(s, e["harrell_c"]) for s, e in entries if "estimate" in e.get("harrell_c", {})]
+            if cs:
+                rec = _meta([c["estimate"] for _, c in cs], [c["variance"] for _, c in cs], "logit", [s for s, _ in cs])
+                out.append({"label": f"{outcome}: Harrell's C of the {what}", "kind": "c", **rec, "ci_level": ci,
+                            "n": sum(e["events"] + e["non_events"] for s, e in entries if s in dict(cs)),
+                            "events": sum(e["events"] for s, e in entries if s in dict(cs))})
+            hrs = [(s, e["cox_per_sd"]) for s, e in entries if "estimate" in e.get("cox_per_sd", {})]
+            if hrs:
+                # on the log scale: the variance of log HR is the site's; to_scale's delta factor undone
+                rec = _meta([h["estimate"] for _, h in hrs], [h["variance_log"] * h["estimate"] ** 2 for _, h in hrs],
+                            "log", [s for s, _ in hrs])
+                out.append({"label": f"{outcome}: hazard ratio per SD of the {what}", "kind": "hr", **rec,
+                            "ci_level": ci, "events": sum(e["events"] for s, e in entries if s in dict(hrs))})
     # agreement: weighted kappa of the summary judgement, exact from the rating tables
     entries = [p["agreement"]["summary_risk"] for p in parts]
     label = "summary risk judgement, weighted kappa"
@@ -426,10 +466,14 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
     thresholds = rp["thresholds"]
     records = []
     for f in figures:
-        thr = thresholds.get(f["kind"], {})
-        v = VD.judge_estimate(f["kind"], f["estimate"], f.get("ci_lower"), f.get("ci_upper"), thr,
-                              level=f.get("ci_level"), n=f.get("n"), k=f.get("k"), events=f.get("events"))
-        area = {"alpha": "reliability", "omega": "reliability", "auc": "predictive", "kappa": "agreement"}[f["kind"]]
+        thr = thresholds.get(f["kind"])
+        if thr is None:     # the report sets no cut-off for it (C, hazard ratio): reported, not judged
+            v = VD.Verdict(None, "no cut-off: reported, not judged")
+        else:
+            v = VD.judge_estimate(f["kind"], f["estimate"], f.get("ci_lower"), f.get("ci_upper"), thr,
+                                  level=f.get("ci_level"), n=f.get("n"), k=f.get("k"), events=f.get("events"))
+        area = {"alpha": "reliability", "omega": "reliability", "auc": "predictive", "c": "predictive",
+                "hr": "predictive", "kappa": "agreement"}[f["kind"]]
         records.append({"id": _record_id(area, f["label"]), "area": area, **f, "verdict": v.outcome,
                         "reason": v.reason})
     return {"sites": [m["site"] for m in manifests],

@@ -36,7 +36,8 @@ def _figure_blocks(i: int, rec: Mapping) -> list:
         outside = _outside(rec)
         if outside:
             how += f" Outside the prediction interval: {', '.join(outside)}."
-    blocks.append(V.Para(V.line(V.b(ci), " ", V.badge(rec["verdict"]), " ", how)))
+    badge = V.badge(rec["verdict"]) if rec.get("verdict") else V.muted(rec.get("reason", ""))
+    blocks.append(V.Para(V.line(V.b(ci), " ", badge, " ", how)))
     if rec.get("site_estimates"):
         svg = forest_svg(rec, NULL_VALUES.get(rec["kind"]))
         blocks.append(V.Figure(H.svg_clean(svg, fid + "-forest"),
@@ -52,7 +53,7 @@ def across_sites_page(pooled: Mapping) -> str:
     exact = sum(r["pooling"] == "exact" for r in recs)
     summary_rows = [[r["label"], f"{H.num(r['estimate'])} [{H.num(r.get('ci_lower'))}, {H.num(r.get('ci_upper'))}]",
                      r["pooling"], H.num(r.get("i2"), 0) if r["pooling"] != "exact" else H.DASH,
-                     V.badge(r["verdict"])] for r in recs]
+                     V.badge(r["verdict"]) if r.get("verdict") else H.DASH] for r in recs]
     intro = V.line(f"{len(pooled['sites'])} site bundles ({', '.join(pooled['sites'])}); {exact} of {len(recs)} "
                    "figures pooled exactly from the sites' sufficient statistics, the others by random-effects "
                    "meta-analysis.")
