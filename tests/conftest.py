@@ -34,7 +34,9 @@ def pipeline_run(tmp_path_factory) -> Path:
                             text=True, check=True).stdout.split("\n")
     for rel in filter(None, listed):
         src = ROOT / rel
-        if not src.is_file() or rel.startswith(("reports/", "data/")) or rel == "dvc.lock":
+        # no outputs and no data; the data folders' READMEs are kept (data/bundles is a DVC dependency)
+        if (not src.is_file() or rel.startswith("reports/") or rel == "dvc.lock"
+                or (rel.startswith("data/") and not rel.endswith("README.md"))):
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest / rel)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError,
+                      field_validator, model_validator)
 
 from validation.battery.scoring import NOT_RATED_RULES
 from validation.battery.synthetic import SyntheticConfig
@@ -158,6 +159,33 @@ class PredictiveConfig(Section):
     k_suppress: Annotated[StrictInt, Field(ge=1)] = 5
 
 
+BUNDLES_DIR = "data/bundles"
+
+
+class SitesConfig(Section):
+    """Where the figures come from: the local folder (``validate.input_dir``, one site or many) or the
+    site bundles under ``data/bundles/`` that the ``pool`` stage pools (see ``validation bundle``)."""
+
+    source: Literal["local", "bundles"] = "local"
+    bundles: tuple[StrictStr, ...] = ()
+
+    @field_validator("bundles")
+    @classmethod
+    def _plain_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [b for b in v if not b or "/" in b or "\\" in b or b.startswith(".")]
+        if bad:
+            raise ValueError(f"bundle folders are plain names under data/bundles/, got {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"each bundle once, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _bundles_named(self) -> "SitesConfig":
+        if self.source == "bundles" and not self.bundles:
+            raise ValueError("source: bundles needs the bundle folders listed in sites.bundles")
+        return self
+
+
 @dataclass(frozen=True)
 class Config:
     """Every section of ``params.yaml``, typed (``validate`` is ``config.section("validate")``)."""
@@ -170,6 +198,7 @@ class Config:
     agreement: AgreementConfig
     predictive: PredictiveConfig
     report: ReportConfig
+    sites: SitesConfig = SitesConfig()
 
     def section(self, name: str) -> Any:
         """A section by its name in ``params.yaml``."""
@@ -194,7 +223,7 @@ class Config:
 SECTIONS: dict[str, Any] = {"instruments": InstrumentsConfig, "synthesize": SyntheticConfig,
                             "validate": ValidateConfig, "reliability": ReliabilityConfig,
                             "structure": StructureConfig, "agreement": AgreementConfig,
-                            "predictive": PredictiveConfig, "report": ReportConfig}
+                            "predictive": PredictiveConfig, "report": ReportConfig, "sites": SitesConfig}
 
 
 class ConfigError(ValueError):
@@ -299,6 +328,11 @@ def validate_params(params: Any, root: Path | None = None) -> Config:
             problems.extend(describe(exc, name, schema))
         except (TypeError, ValueError) as exc:
             problems.extend(_plain_problems(name, str(exc)))
+    if root is not None and "sites" in sections and sections["sites"].source == "bundles":
+        for name in sections["sites"].bundles:
+            if not (root / BUNDLES_DIR / name / "manifest.json").is_file():
+                problems.append(f"sites.bundles: found {name!r}, expected a site bundle in {BUNDLES_DIR}/{name}/ "
+                                f"(none there; make it with `validation bundle DIR --out {BUNDLES_DIR}/{name}`)")
     if root is not None and "instruments" in sections:
         for key in ("vera", "sq"):
             rel = getattr(sections["instruments"], key)

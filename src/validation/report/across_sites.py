@@ -71,3 +71,32 @@ def across_sites_page(pooled: Mapping) -> str:
     ]
     toc = [("across-sites", "Across sites"), ("figures", "Each figure"), ("withheld", "What the sites withheld")]
     return render_page("Validation across sites", intro, None, toc, sections)
+
+
+def no_bundles_page() -> str:
+    """The page when nothing is pooled (``sites.source: local``)."""
+    return render_page("Validation across sites", V.line("No site bundles are pooled: sites.source is local in "
+                                                         "params.yaml, and the report shows the local folder's figures."),
+                       None, [], [V.section("across-sites", V.Heading(2, V.line("Across sites")),
+                                            V.Para(V.line("Nothing pooled. To pool site bundles, put them under "
+                                                          "data/bundles/, list them in sites.bundles and set "
+                                                          "sites.source: bundles.")))])
+
+
+def across_sites_section(pooled: Any) -> V.Section | None:
+    """The report's section on pooled site bundles (None when nothing was pooled)."""
+    if not isinstance(pooled, Mapping) or pooled.get("source") != "bundles":
+        return None
+    recs = list(pooled.get("key_figures") or [])
+    rows = [[r["label"], f"{H.num(r['estimate'])} [{H.num(r.get('ci_lower'))}, {H.num(r.get('ci_upper'))}]",
+             r["pooling"], H.num(r.get("k_sites")), H.num(r.get("i2"), 0) if r["pooling"] != "exact" else H.DASH,
+             V.badge(r["verdict"]) if r.get("verdict") else H.DASH] for r in recs]
+    exact = sum(r["pooling"] == "exact" for r in recs)
+    return V.section(
+        "across-sites", V.Heading(2, V.line("Across sites")),
+        V.Para(V.line(f"{len(pooled.get('sites') or [])} site bundles pooled ({', '.join(pooled.get('sites') or [])}): "
+                      f"{exact} of {len(recs)} figures exactly, from the sites' sufficient statistics added up (equal "
+                      "to the figure of all their cases together), the others by random-effects meta-analysis (REML; "
+                      "tau\u00b2, I\u00b2 and the prediction interval in reports/metrics/pooled.json). Forest plots: "
+                      "reports/across_sites.html.")),
+        V.table(["figure", "estimate [95% CI]", "pooling", "sites", "I\u00b2 %", "verdict"], rows, 1, also_left=(2, 5)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from validation.report import view as V
+from validation.report.across_sites import across_sites_section
 from validation.report.bottom_line import bottom_line_section, judge_uses, judgement_vs_total
 from validation.report.changes import changes_section, compare, flatten
 from validation.report.checklists import checklists, checklists_section
@@ -77,10 +78,12 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
                    f"cases are suppressed (shown as <{k}); where a printed total would reveal one, a second cell is "
                    "hidden too (*); a rate is hidden with its count. ", _version_line(metrics, version))
     uses = judge_uses(figures, p)
+    pooled = across_sites_section(metrics.get("pooled"))
     sections = [
         (bottom_line_section(uses, k, is_synthetic(metrics), judgement_vs_total(metrics.get("predictive") or {})),
          limitations_section(lims)),
         summary_section(figures, k, p, digest),
+        *([pooled] if pooled is not None else []),
         data_section(metrics.get("data_quality") or {}, k),
         reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
         structure_section(metrics.get("structure") or {}, figs, p, fig, k),
@@ -90,7 +93,10 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
         changes,
         version_section(metrics, {**(version or {}), "report_params": (version or {}).get("report_params", p)}, p),
     ]
-    return render_page(title, intro, alarm(metrics), TOC, sections)
+    toc = list(TOC)
+    if pooled is not None:
+        toc.insert(toc.index(("summary", "Key figures")) + 1, ("across-sites", "Across sites"))
+    return render_page(title, intro, alarm(metrics), toc, sections)
 
 
 def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) -> dict:
