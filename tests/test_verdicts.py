@@ -1,5 +1,5 @@
 """The one verdict rule (``validation.report.verdicts``) at its boundaries, and the sample sizes
-that would decide an inconclusive verdict (``validation.stats.precision``)."""
+that would decide an inconclusive verdict (``validation.stats.planning``)."""
 
 from __future__ import annotations
 
@@ -98,32 +98,32 @@ def test_invariance_is_gated_on_configural_fit():
 def test_precision_formulas_agree_with_their_definitions():
     from scipy.stats import norm
 
-    from validation.stats.precision import (alpha_sample_size, auc_sample_size, auc_standard_error,
-                                            icc_sample_size, scaled_sample_size)
+    from validation.stats.planning import (alpha_n_for_width, auc_n_for_width, auc_se_hanley_mcneil,
+                                            icc_n_for_width, scaled_sample_size)
     z = norm.ppf(0.975)
     # Bonett (2002a): the width at the returned n is at most the target, one case fewer exceeds it
     for rho, k, w in ((0.85, 3, 0.2), (0.6, 2, 0.1), (0.5, 5, 0.15)):
-        n = icc_sample_size(rho, k, w)
+        n = icc_n_for_width(rho, k, w)
         width = lambda m: math.sqrt(8 * z ** 2 * (1 - rho) ** 2 * (1 + (k - 1) * rho) ** 2 / (k * (k - 1) * (m - 1)))
         assert width(n) <= w + 1e-12 < width(n - 1)
     for a, k, w in ((0.85, 10, 0.1), (0.7, 4, 0.2)):
-        n = alpha_sample_size(a, k, w)
+        n = alpha_n_for_width(a, k, w)
         width = lambda m: math.sqrt(8 * k * (1 - a) ** 2 * z ** 2 / ((k - 1) * (m - 2)))
         assert width(n) <= w + 1e-12 < width(n - 1)
-    n = auc_sample_size(0.75, 0.1, 0.1)
-    assert 2 * z * auc_standard_error(0.75, 0.1 * n, 0.9 * n) <= 0.1 < 2 * z * auc_standard_error(
+    n = auc_n_for_width(0.75, 0.1, 0.1)
+    assert 2 * z * auc_se_hanley_mcneil(0.75, 0.1 * n, 0.9 * n) <= 0.1 < 2 * z * auc_se_hanley_mcneil(
         0.75, 0.1 * (n - 1), 0.9 * (n - 1))
     # published examples: Bonett's ICC (rho 0.85, k 4, w 0.2: 19.2 -> 20; presize::prec_icc), the two-rater
     # adjustment (rho 0.8, k 2, w 0.2: 50.8 + 4 -> 55), alpha (statpsych::size.ci.cronbach(.05, .75, 5, .15) = 109;
     # presize::prec_cronb's first stage for k 7, alpha 0.8, w 0.1: 145.4 -> 146), Hanley & McNeil's SEs
-    assert icc_sample_size(0.85, 4, 0.2) == 20 and icc_sample_size(0.8, 2, 0.2) == 55
-    assert alpha_sample_size(0.75, 5, 0.15) == 109 and alpha_sample_size(0.8, 7, 0.1) == 146
-    assert round(auc_standard_error(0.85, 40, 40), 4) == 0.0437 and round(auc_standard_error(0.85, 60, 60), 4) == 0.0356
+    assert icc_n_for_width(0.85, 4, 0.2) == 20 and icc_n_for_width(0.8, 2, 0.2) == 55
+    assert alpha_n_for_width(0.75, 5, 0.15) == 109 and alpha_n_for_width(0.8, 7, 0.1) == 146
+    assert round(auc_se_hanley_mcneil(0.85, 40, 40), 4) == 0.0437 and round(auc_se_hanley_mcneil(0.85, 60, 60), 4) == 0.0356
     assert scaled_sample_size(100, 0.4, 0.2) == 400
     with pytest.raises(ValueError, match="width"):
-        icc_sample_size(0.5, 2, 0)
-    with pytest.raises(ValueError, match="n_raters"):
-        icc_sample_size(0.5, 1, 0.1)
+        icc_n_for_width(0.5, 2, 0)
+    with pytest.raises(ValueError, match="raters a target"):
+        icc_n_for_width(0.5, 1, 0.1)
 
 
 def test_ordinal_invariance_levels_on_the_continuous_ladder():

@@ -8,7 +8,7 @@ the bottom line and ``summary.json`` all call it. Five outcomes:
 * ``meets``: the whole interval lies on the acceptable side of the cut-off;
 * ``does not meet``: the whole interval lies on the other side;
 * ``inconclusive``: the interval straddles the cut-off; the verdict carries the sample size at which
-  an interval around the same estimate would exclude the cut-off (:mod:`validation.stats.precision`);
+  an interval around the same estimate would exclude the cut-off (:mod:`validation.stats.planning`);
 * ``not estimable``: the pipeline declined the estimate.
 
 Without an interval (fit indices) the point estimate decides and the reason says so: imprecision is
@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 from validation.report.html import is_num
 from validation.report.rules import LEVELS, cutoff_text
-from validation.stats.precision import alpha_sample_size, auc_sample_size, icc_sample_size, scaled_sample_size
+from validation.stats.planning import alpha_n_for_width, auc_n_for_width, icc_n_for_width, scaled_sample_size
 
 MEETS, INCONCLUSIVE, FAILS, CHANCE, NE = (
     "meets", "inconclusive", "does not meet", "no evidence beyond chance", "not estimable")
@@ -142,11 +142,11 @@ def _sample_size(kind: str, value: float, lower: float, upper: float, level: flo
                  events: Any) -> tuple[SampleSize | None, str]:
     """How many cases give an interval of a given width, for this kind of coefficient."""
     if kind == "alpha" and is_num(k) and k >= 2:
-        return (lambda w: alpha_sample_size(value, int(k), w, level)), "Bonett 2002"
+        return (lambda w: alpha_n_for_width(value, int(k), w, level)), "Bonett 2002"
     if kind == "icc" and is_num(k) and k >= 2:
-        return (lambda w: icc_sample_size(value, int(k), w, level)), f"Bonett 2002, {int(k)} raters a case"
+        return (lambda w: icc_n_for_width(value, int(k), w, level)), f"Bonett 2002, {int(k)} raters a case"
     if kind in ("auc", "c") and is_num(n) and is_num(events) and 0 < events < n and 0 < value < 1:
-        return (lambda w: auc_sample_size(value, events / n, w, level)), "Hanley & McNeil 1982"
+        return (lambda w: auc_n_for_width(value, events / n, w, level)), "Hanley & McNeil 1982"
     if is_num(n) and n >= 1 and upper > lower:
         return (lambda w: scaled_sample_size(int(n), upper - lower, w)), "interval width shrinking as 1/sqrt(n)"
     return None, ""
