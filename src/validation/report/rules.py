@@ -130,7 +130,7 @@ class Bands(_Policy):
 CRITERIA = {
     "reliability": "internal consistency (omega) of every VERA-2R domain and SQ scale",
     "structure": "the hypothesised SQ factor structure (parallel analysis and CFA fit)",
-    "invariance": "the same SQ measurement model in every site and language",
+    "invariance": "the same measurement model in every group: the SQ across sites and languages, VERA-2R across sites",
     "agreement_totals": "inter-rater agreement on the domain and risk totals (ICC)",
     "agreement_judgement": "inter-rater agreement on the summary risk judgement (weighted kappa)",
     "agreement_indicators": "inter-rater agreement on the individual risk indicators (weighted kappa)",
