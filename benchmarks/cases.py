@@ -261,6 +261,38 @@ def ordinal_cfa_cases() -> list[Case]:
     return [one, groups, inv]
 
 
+def planning_cases() -> list[Case]:
+    """Replicates per second of the planner at 1, 2 and 4 Dask workers, beside the same replicates run
+    in this process without Dask (the scheduling overhead is the difference at one worker)."""
+    from pathlib import Path
+    import tempfile
+
+    from validation.pipeline.config import load_config
+    from validation.pipeline.plan import grid, plan_context, run_batch, run_plan
+
+    root = Path(__file__).resolve().parents[1]
+    reps = 96
+
+    def setup():
+        return {**plan_context(root, load_config(root)), "population_cases": 300}, grid([300], [])
+
+    def dask_run(workers):
+        def run(d):
+            ctx, cells = d
+            with tempfile.TemporaryDirectory() as tmp:
+                run_plan(ctx, cells, reps, Path(tmp), workers=workers, batch=6, say=lambda s: None)
+        return run
+
+    def in_process(d):
+        ctx, cells = d
+        run_batch(cells[0], 0, reps, ctx)
+
+    return [Case(f"plan: {reps} replicates of 300 cases, Dask 1 worker", setup, dask_run(1),
+                 [Peer("Dask, 2 workers", fn=dask_run(2), repeat=1), Peer("Dask, 4 workers", fn=dask_run(4), repeat=1),
+                  Peer("in process, no Dask", fn=in_process, repeat=1)],
+                 repeat=1, target="replicates per second = 96 / seconds; Dask overhead (start-up included) at 1 worker against in process")]
+
+
 def agreement_more_cases() -> list[Case]:
     import krippendorff
     from validation.stats.agreement import krippendorff_alpha
@@ -285,7 +317,7 @@ def agreement_more_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     out: list[Case] = []
-    for make in (synthesize_cases, reliability_cases, factor_cases, cfa_cases, ordinal_cfa_cases, agreement_cases, agreement_more_cases,
+    for make in (synthesize_cases, reliability_cases, factor_cases, cfa_cases, ordinal_cfa_cases, planning_cases, agreement_cases, agreement_more_cases,
                  predictive_cases):
         try:
             out.extend(make())

@@ -7,6 +7,7 @@
     validation split DIR --out D  one folder per site, as separate sites' exports would be
     validation bundle DIR --out B a site's bundle: aggregates only, for pooling across countries
     validation pool B... --out D  check and pool site bundles into D/summary.json
+    validation plan --out D       plan the next study by simulation on Dask (D/plan.json)
     validation --version
 
 Exit codes: 0 done; 2 the input or the parameters break their contract (every problem listed);
@@ -280,6 +281,55 @@ def pool(bundles: tuple[Path, ...], out: Path) -> None:
                    f"{r['verdict'] or 'not judged (no cut-off)'}")
     click.echo(f"Pooled {len(bundles)} bundles ({', '.join(pooled['sites'])}): {out / 'summary.json'}, "
                f"{out / 'across_sites.html'}")
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for plan.json and the checkpoints (a rerun resumes from them).")
+@click.option("--replicates", type=click.IntRange(min=2), default=None,
+              help="Synthetic batteries a grid cell [default: planning.replicates of params.yaml].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local Dask cluster [default: planning.workers].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on an existing Dask scheduler (tcp://host:8786) instead of a local cluster "
+                   "[default: planning.scheduler].")
+@click.option("--n-cases", "n_cases", multiple=True, type=click.IntRange(min=50),
+              help="Case counts of the grid (repeat the option) [default: planning.n_cases].")
+def plan(out: Path, replicates: int | None, workers: int | None, scheduler: str | None,
+         n_cases: tuple[int, ...]) -> None:
+    """Plan the next study by simulation: at each grid cell (cases x event rate, params.yaml's planning
+    section) draw REPLICATES synthetic batteries, analyse each with the pipeline's functions, judge it by
+    the report's rule, and write OUT/plan.json: per cell and key figure the share of decided verdicts,
+    the mean interval width and the coverage of the population value. Runs on Dask (a LocalCluster of
+    WORKERS processes, or SCHEDULER); the same plan.json for any number of workers; a stopped run
+    resumes from OUT/checkpoints.
+    """
+    from validation.pipeline.plan import dumps_plan, grid, plan_context, run_plan
+    from validation.pipeline.progress import progress
+
+    root = _project()
+    config = _config(root)
+    p = config.planning
+    reps = replicates or p.replicates
+    cells = grid(list(n_cases) or list(p.n_cases), list(p.event_rates))
+    ckpt = out / "checkpoints"
+    meta = {"replicates": reps, "seed": p.seed, "cells": [c.key() for c in cells]}
+    if (out / "plan_inputs.json").is_file() and json.loads((out / "plan_inputs.json").read_text()) != meta:
+        _fail(f"{out} holds the checkpoints of another plan (other grid, seed or replicates): use a new --out",
+              EXIT_INVALID)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plan_inputs.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    bar = progress(1, "[plan]", "task")
+
+    def tick(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(1)
+
+    result = run_plan(plan_context(root, config), cells, reps, ckpt, workers=workers or p.workers,
+                      scheduler=scheduler or p.scheduler, batch=p.batch, say=click.echo, progress=tick)
+    bar.close()
+    (out / "plan.json").write_text(dumps_plan(result), encoding="utf-8")
+    click.echo(f"Plan: {out / 'plan.json'} ({len(cells)} cells x {reps} replicates, engine Dask)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -186,6 +186,20 @@ class SitesConfig(Section):
         return self
 
 
+class PlanningConfig(Section):
+    """Planning the next study by simulation (``validation plan``): the grid of case counts and event
+    rates of the planned outcome, the replicates a cell, the seed, and the Dask engine."""
+
+    seed: Seed = 7
+    replicates: Annotated[StrictInt, Field(ge=2)] = 200
+    n_cases: Annotated[tuple[Annotated[StrictInt, Field(ge=50)], ...], Field(min_length=1)] = (300, 600, 1200)
+    event_rates: tuple[Annotated[StrictFloat, Field(gt=0, lt=0.13)], ...] = ()
+    outcome: Literal["extremist"] = "extremist"
+    batch: Annotated[StrictInt, Field(ge=1)] = 10
+    workers: Annotated[StrictInt, Field(ge=1)] = 2
+    scheduler: StrictStr | None = None
+
+
 @dataclass(frozen=True)
 class Config:
     """Every section of ``params.yaml``, typed (``validate`` is ``config.section("validate")``)."""
@@ -199,6 +213,7 @@ class Config:
     predictive: PredictiveConfig
     report: ReportConfig
     sites: SitesConfig = SitesConfig()
+    planning: PlanningConfig = PlanningConfig()
 
     def section(self, name: str) -> Any:
         """A section by its name in ``params.yaml``."""
@@ -223,7 +238,8 @@ class Config:
 SECTIONS: dict[str, Any] = {"instruments": InstrumentsConfig, "synthesize": SyntheticConfig,
                             "validate": ValidateConfig, "reliability": ReliabilityConfig,
                             "structure": StructureConfig, "agreement": AgreementConfig,
-                            "predictive": PredictiveConfig, "report": ReportConfig, "sites": SitesConfig}
+                            "predictive": PredictiveConfig, "report": ReportConfig, "sites": SitesConfig,
+                            "planning": PlanningConfig}
 
 
 class ConfigError(ValueError):
