@@ -613,3 +613,20 @@ def test_ordinal_models_are_shown_and_judged_on_their_scaled_fit():
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", build_report(m, {})))
     assert "Identification of Wu &amp; Estabrook (2016)" in text
     assert "they point to the parameters to leave free" in text and "CM=~CM2 S2 12.3" in text
+
+
+def test_planning_section_gives_the_cases_that_would_decide_each_inconclusive_figure():
+    from validation.report.summary import KeyFigure, planning_section
+    from validation.report.render import render_section
+    from validation.report.verdicts import INCONCLUSIVE, MEETS
+
+    figs = [KeyFigure("predictive", "extremist: AUC of the risk total", 0.692, 0.583, 0.800, 0.95, 570,
+                      threshold="\u2265 0.639", verdict=INCONCLUSIVE, n_to_decide=2515, n_method="Hanley & McNeil 1982"),
+            KeyFigure("agreement", "ICC CM, REML", 0.701, 0.632, 0.762, 0.95, 567, verdict=INCONCLUSIVE,
+                      n_to_decide=414, n_method="Bonett 2002, 2 raters a case"),
+            KeyFigure("reliability", "VERA-2R BA omega", 0.88, 0.87, 0.90, 0.95, 600, verdict=MEETS)]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_section(planning_section(figs, 5))))
+    assert "2 key figure(s) are inconclusive" in text and "VERA-2R BA omega" not in text
+    assert "2,515 1,945 Hanley &amp; McNeil 1982" in text
+    assert "none by the closed form: this interval is wider than it predicts" in text
+    assert "No key figure is inconclusive" in render_section(planning_section(figs[2:], 5))

@@ -27,7 +27,7 @@ from validation.report.rules import DEFAULTS, merge_params
 from validation.report.verdicts import judge
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
                                         reliability_section, structure_section, version_section)
-from validation.report.summary import g, key_figures, summary_records, summary_section
+from validation.report.summary import g, key_figures, planning_section, summary_records, summary_section
 
 __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "judge",
            "merge_params", "DEFAULTS"]
@@ -35,7 +35,7 @@ __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists"
 TOC = (("bottom-line", "Bottom line"), ("limitations", "Limitations"), ("summary", "Key figures"), ("data", "Data"),
        ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),
        ("agreement", "Inter-rater agreement"), ("predictive", "Predictive validity"),
-       ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
+       ("planning", "Planning the next study"), ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
 
 
 def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_suppress: int | None = None,
@@ -89,6 +89,7 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
         structure_section(metrics.get("structure") or {}, figs, p, fig, k),
         agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
         predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
+        planning_section(figures, k),
         checklists_section(metrics),
         changes,
         version_section(metrics, {**(version or {}), "report_params": (version or {}).get("report_params", p)}, p),

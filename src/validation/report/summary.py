@@ -12,7 +12,7 @@ from validation.report import html as H
 from validation.report import view as V
 from validation.report import verdicts as VD
 from validation.report.rules import auc_band, short_source, threshold_text
-from validation.report.verdicts import FAILS, MEETS, NE, NULL_VALUES, OUTCOMES
+from validation.report.verdicts import FAILS, INCONCLUSIVE, MEETS, NE, NULL_VALUES, OUTCOMES
 
 AREAS = (("reliability", "Reliability", "reliability"),
          ("structure", "Factor structure", "structure"),
@@ -44,6 +44,7 @@ class KeyFigure:
     cutoff: Any = None              # the cut-off as a number (None where it is not numeric)
     null_value: Any = None          # the value of no effect (AUC 0.5, kappa 0, ICC 0, ...), if any
     n_to_decide: Any = None         # inconclusive: the cases that would decide, if the estimate held
+    n_method: str = ""              # ... and the closed form behind that number
     criterion: str = ""             # the group of the bottom line it counts for (report.rules.CRITERIA)
     outcome: str = ""               # predictive figures: the outcome
 
@@ -90,7 +91,7 @@ def _coef(area: str, label: str, d: Any, key: str, thr: Mapping, anchor: str, n_
     v = VD.judge_estimate(kind, d[key], lo, hi, thr, level=g(d, "ci", "level"), n=n, k=k, events=events)
     return KeyFigure(area, label, d[key], lo, hi, g(d, "ci", "level"), n, n_text, events, threshold_text(thr),
                      thr.get("source", ""), v.outcome, v.reason, note=note, anchor=anchor,
-                     n_to_decide=v.n_to_decide, **common)
+                     n_to_decide=v.n_to_decide, n_method=v.n_method, **common)
 
 
 def reliability_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
@@ -144,7 +145,7 @@ def structure_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
                 out.append(KeyFigure("structure", f"SQ CFA {label}", fit[key], lo, hi, 0.90 if lo is not None else None,
                                      c.get("n"), threshold=threshold_text(t[key]), source=t[key].get("source", ""),
                                      verdict=v.outcome, reason=v.reason, anchor="cfa", cutoff=cutoff_of(t[key]),
-                                     n_to_decide=v.n_to_decide))
+                                     n_to_decide=v.n_to_decide, n_method=v.n_method))
     return out
 
 
@@ -422,3 +423,37 @@ def summary_section(figs: list[KeyFigure], k: int, p: Mapping, changes_line: V.L
         out.append(V.Para(V.line(V.b("Sources of the cut-offs"), " (report parameters, see Version): "
                                  + "; ".join(sources) + "."), "muted"))
     return V.section("summary", out)
+
+
+def planning_section(figs: list[KeyFigure], k: int) -> V.Section:
+    """"Planning the next study": for each inconclusive key figure, the cases that would decide it if the
+    estimate held, from the closed form of its kind (Bonett 2002 for ICC and alpha, Hanley & McNeil 1982
+    for AUC, else the 1/sqrt(n) scaling of the interval); the simulation on the battery's generator is
+    ``validation plan``."""
+    rows = []
+    for f in figs:
+        if f.verdict != INCONCLUSIVE:
+            continue
+        more = (int(f.n_to_decide) - int(f.n)) if H.is_num(f.n_to_decide) and H.is_num(f.n) else None
+        if more is None:
+            more_text = H.DASH
+        elif more > 0:
+            more_text = H.num(more, 0)
+        else:   # the closed form's design (e.g. every case rated by the same raters) is not this study's
+            more_text = "none by the closed form: this interval is wider than it predicts"
+        rows.append([f.label, H.est(f.value, {"lower": f.lower, "upper": f.upper}), H.count(f.n, k), f.threshold,
+                     H.num(f.n_to_decide, 0) if H.is_num(f.n_to_decide) else H.DASH, more_text,
+                     f.n_method or H.DASH])
+    blocks: list[Any] = [V.Heading(2, V.line("Planning the next study"))]
+    if not rows:
+        blocks.append(V.Para(V.line("No key figure is inconclusive: each is decided by the cases at hand.")))
+    else:
+        blocks += [
+            V.Para(V.line(f"{len(rows)} key figure(s) are inconclusive: the interval straddles the cut-off. If the "
+                          "estimate held, an interval narrow enough to exclude the cut-off needs about this many "
+                          "cases (or pairs) in all; the closed form named beside each gives it. A study is planned "
+                          "on the probability of a decided verdict, not on one estimate: `validation plan` simulates "
+                          "it on the battery's synthetic generator, case counts by event rates (params.yaml, planning).")),
+            V.table(["key figure", "estimate [CI]", "cases now", "cut-off", "cases to decide", "more cases",
+                     "closed form"], rows, 1, also_left=(3, 6))]
+    return V.section("planning", *blocks)
