@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError,
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError,
                       field_validator, model_validator)
 
 from validation.battery.scoring import NOT_RATED_RULES
@@ -190,6 +190,7 @@ class PlanningConfig(Section):
     """Planning the next study by simulation (``validation plan``): the grid of case counts and event
     rates of the planned outcome, the replicates a cell, the seed, and the Dask engine."""
 
+    run: StrictBool = False
     seed: Seed = 7
     replicates: Annotated[StrictInt, Field(ge=2)] = 200
     n_cases: Annotated[tuple[Annotated[StrictInt, Field(ge=50)], ...], Field(min_length=1)] = (300, 600, 1200)

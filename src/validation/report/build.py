@@ -89,7 +89,10 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
         structure_section(metrics.get("structure") or {}, figs, p, fig, k),
         agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
         predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
-        planning_section(figures, k),
+        planning_section(figures, k, metrics.get("plan"),
+                         fig(figs, "plan/decided.svg", "Probability of a decided verdict (meets or does not meet) "
+                             "against the number of cases, by simulation on the battery's generator")
+                         if g(metrics, "plan", "run") else None),
         checklists_section(metrics),
         changes,
         version_section(metrics, {**(version or {}), "report_params": (version or {}).get("report_params", p)}, p),

@@ -425,7 +425,20 @@ def summary_section(figs: list[KeyFigure], k: int, p: Mapping, changes_line: V.L
     return V.section("summary", out)
 
 
-def planning_section(figs: list[KeyFigure], k: int) -> V.Section:
+def _simulated(label: str, plan: Mapping | None) -> str:
+    """The simulation's share of decided verdicts for a key figure at each simulated case count."""
+    if not isinstance(plan, Mapping) or not plan.get("run"):
+        return "not run"
+    outcome = plan.get("outcome", "")
+    name = next((f for f in plan.get("figures") or [] if label in (f, f"{outcome}: {f}")), None)
+    if name is None:
+        return "not simulated"
+    return "; ".join(f"n {c['n_cases']:,}: {100 * c['figures'][name]['decided']:.0f}%"
+                     + (f" (rate {c['event_rate']:g})" if c.get("event_rate") is not None else "")
+                     for c in plan.get("cells") or [])
+
+
+def planning_section(figs: list[KeyFigure], k: int, plan: Mapping | None = None, figure: Any = None) -> V.Section:
     """"Planning the next study": for each inconclusive key figure, the cases that would decide it if the
     estimate held, from the closed form of its kind (Bonett 2002 for ICC and alpha, Hanley & McNeil 1982
     for AUC, else the 1/sqrt(n) scaling of the interval); the simulation on the battery's generator is
@@ -443,7 +456,7 @@ def planning_section(figs: list[KeyFigure], k: int) -> V.Section:
             more_text = "none by the closed form: this interval is wider than it predicts"
         rows.append([f.label, H.est(f.value, {"lower": f.lower, "upper": f.upper}), H.count(f.n, k), f.threshold,
                      H.num(f.n_to_decide, 0) if H.is_num(f.n_to_decide) else H.DASH, more_text,
-                     f.n_method or H.DASH])
+                     f.n_method or H.DASH, _simulated(f.label, plan)])
     blocks: list[Any] = [V.Heading(2, V.line("Planning the next study"))]
     if not rows:
         blocks.append(V.Para(V.line("No key figure is inconclusive: each is decided by the cases at hand.")))
@@ -455,5 +468,11 @@ def planning_section(figs: list[KeyFigure], k: int) -> V.Section:
                           "on the probability of a decided verdict, not on one estimate: `validation plan` simulates "
                           "it on the battery's synthetic generator, case counts by event rates (params.yaml, planning).")),
             V.table(["key figure", "estimate [CI]", "cases now", "cut-off", "cases to decide", "more cases",
-                     "closed form"], rows, 1, also_left=(3, 6))]
+                     "closed form", "simulated: share decided"], rows, 1, also_left=(3, 6, 7))]
+    if isinstance(plan, Mapping) and plan.get("run"):
+        blocks.append(V.Para(V.line(f"Simulated: {plan.get('replicates')} synthetic batteries at each grid cell, each "
+                                    "analysed as the pipeline does and judged by the report's rule (Dask); "
+                                    "plan.json holds the interval widths and the coverage of the population value.")))
+    if figure is not None:
+        blocks.append(figure)
     return V.section("planning", *blocks)
