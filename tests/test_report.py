@@ -630,3 +630,16 @@ def test_planning_section_gives_the_cases_that_would_decide_each_inconclusive_fi
     assert "2,515 1,945 Hanley &amp; McNeil 1982" in text
     assert "none by the closed form: this interval is wider than it predicts" in text
     assert "No key figure is inconclusive" in render_section(planning_section(figs[2:], 5))
+
+
+def test_bottom_line_says_how_many_more_cases_would_decide_an_undecided_figure():
+    from validation.report.bottom_line import bottom_line_section, judge_uses
+    from validation.report.render import render_section
+    from validation.report.summary import KeyFigure
+    from validation.report.verdicts import INCONCLUSIVE
+
+    fig = KeyFigure("agreement", "ICC BA, REML", 0.743, 0.667, 0.801, 0.95, 550, verdict=INCONCLUSIVE,
+                    n_to_decide=17144, criterion="agreement_totals")
+    uses = judge_uses([fig], merge_params(None))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_section(bottom_line_section(uses, 5, False, []))))
+    assert "ICC BA, REML 0.743 [0.667, 0.801], about 16,594 more cases would decide it" in text

@@ -95,12 +95,14 @@ def _figure_text(f: KeyFigure, k: int) -> str:
     return f"{f.label} {value}{events}"
 
 
-def _list(figs: tuple[KeyFigure, ...], k: int, with_reason: bool) -> str:
+def _list(figs: tuple[KeyFigure, ...], k: int, with_reason: bool, more: bool = False) -> str:
     parts = []
     for f in figs:
         text = _figure_text(f, k)
         if with_reason and f.reason:
             text += f" ({f.reason})"
+        if more and H.is_num(f.n_to_decide) and H.is_num(f.n) and f.n_to_decide > f.n:
+            text += f", about {int(f.n_to_decide) - int(f.n):,} more cases would decide it"
         parts.append(text)
     return "; ".join(parts)
 
@@ -169,7 +171,8 @@ def bottom_line_section(uses: list[UseVerdict], k: int, synthetic: bool,
             parts += [V.b("Fails: "), _list(u.failing, k, True) + ". "]
         undecided = tuple(f for f in u.undecided if f.verdict == INCONCLUSIVE)
         if undecided:
-            parts += [V.b("Undecided: "), _list(undecided, k, False) + ": each interval straddles its cut-off. "]
+            parts += [V.b("Undecided: "), _list(undecided, k, False, more=True)
+                  + ": each interval straddles its cut-off (the cases to decide: section Planning the next study). "]
         if u.meeting:
             names = sorted({CRITERIA[f.criterion].split(" (")[0] for f in u.meeting})
             parts += [V.b("Meets: "), f"{len(u.meeting)} key figure{'s' if len(u.meeting) != 1 else ''} "
