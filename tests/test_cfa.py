@@ -33,7 +33,8 @@ import pytest
 
 from validation.stats.cfa import _engine as eng
 from validation.stats import cfa as cfa_mod
-from validation.stats.cfa._fit import rmsea_ci, zeroin
+from validation.stats.cfa._fit import rmsea_ci
+from validation.stats._roots import zeroin
 from validation.stats.cfa._syntax import parse_model
 from validation.stats.cfa import CFAResult, cfa, invariance
 from validation.stats.results import NotEstimable, to_dict

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import stats
 
 from validation.stats._checks import check_level
+from validation.stats._roots import zeroin
 from validation.stats.results import Interval, NotEstimable
 
 __all__ = ["MetaResult", "random_effects", "TRANSFORMS", "METHODS", "TESTS"]
@@ -104,51 +105,6 @@ _TOL = float(np.finfo(float).eps) ** 0.25  # metafor's default tolerance of the 
 _THRESHOLD = 1e-5                           # metafor's convergence threshold of the Fisher scoring
 
 
-def _zeroin(f: Callable[[float], float], a: float, b: float, tol: float = _TOL, maxiter: int = 1000) -> float:
-    """Brent's (1973, ch. 4) zero-finding algorithm with its usual stopping rule (|step| below
-    2 eps |b| + tol / 2), the root search R's ``uniroot`` performs; the same tolerance as metafor
-    gives the same tau^2 to the last digit."""
-    eps = float(np.finfo(float).eps)
-    fa, fb = f(a), f(b)
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    c, fc = a, fa
-    for _ in range(maxiter + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2 * eps * abs(b) + tol / 2
-        new_step = (c - b) / 2
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:                      # linear interpolation
-                t1 = fb / fa
-                p, q = cb * t1, 1.0 - t1
-            else:                           # inverse quadratic interpolation
-                q, t1, t2 = fa / fc, fb / fc, fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    raise NotEstimable(f"not estimable: the search for tau^2 did not converge in {maxiter} steps")
-
-
 def _root(f: Callable[[float], float], target: float, upper: float, what: str) -> float:
     """tau^2 in [0, upper] where the decreasing f(tau^2) equals target; 0 when f(0) is already below."""
     if f(0.0) < target:
@@ -156,7 +112,7 @@ def _root(f: Callable[[float], float], target: float, upper: float, what: str) -
     if f(upper) > target:
         raise NotEstimable(f"not estimable: {what} stays above its target up to tau2 = {upper:g}; the sites "
                            "disagree far beyond their sampling error")
-    return _zeroin(lambda t: f(t) - target, 0.0, upper)
+    return zeroin(lambda t: f(t) - target, 0.0, upper, tol=_TOL)
 
 
 def _tau2_ml(y: np.ndarray, v: np.ndarray, reml: bool) -> float:
