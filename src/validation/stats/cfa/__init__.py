@@ -315,16 +315,23 @@ def _numeric_block(df: pd.DataFrame, cols: list[str], what: str) -> np.ndarray:
     return df[cols].to_numpy(dtype=float, na_value=np.nan)
 
 
-def _sample_from_data(data: Any, ov: list[str], group: str | None, missing: str) -> _Sample:
+def _model_block(data: Any, ov: list[str], group: str | None, rows_are: str) -> np.ndarray:
+    """The model's observed variables of ``data`` as numbers, after checking the frame, its columns and
+    the group column."""
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data: expected a pandas DataFrame (rows = cases, columns = variables), got {type(data).__name__}")
+        raise TypeError(f"data: expected a pandas DataFrame (rows = cases, columns = {rows_are}), "
+                        f"got {type(data).__name__}")
     cols = [str(c) for c in data.columns]
     absent = [v for v in ov if v not in cols]
     if absent:
         raise ValueError(f"data: the model's observed variable(s) {absent} are not columns of data")
     if group is not None and group not in cols:
         raise ValueError(f"group: {group!r} is not a column of data")
-    x = _numeric_block(data, ov, "data")
+    return _numeric_block(data, ov, "data")
+
+
+def _sample_from_data(data: Any, ov: list[str], group: str | None, missing: str) -> _Sample:
+    x = _model_block(data, ov, group, "variables")
     n_all = x.shape[0]
     if np.isinf(x).any():
         raise ValueError("data: infinite values in the model's variables; expected finite scores (missing as NaN)")
@@ -1580,15 +1587,7 @@ def _ordinal_sample(data: Any, ov: list[str], group: str | None, missing: str) -
     covariance (pairwise for missing answers; listwise on request)."""
     from validation.stats._polychoric import ordinal_moments
 
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data: expected a pandas DataFrame (rows = cases, columns = items), got {type(data).__name__}")
-    cols = [str(c) for c in data.columns]
-    absent = [v for v in ov if v not in cols]
-    if absent:
-        raise ValueError(f"data: the model's observed variable(s) {absent} are not columns of data")
-    if group is not None and group not in cols:
-        raise ValueError(f"group: {group!r} is not a column of data")
-    x = _numeric_block(data, ov, "data")
+    x = _model_block(data, ov, group, "items")
     if group is not None:
         gcol = data[group]
         keep = gcol.notna().to_numpy()

@@ -32,7 +32,8 @@ import math
 
 import numpy as np
 
-from validation.stats.cfa._syntax import ALPHA, LAMBDA, NU, PSI, THETA, Formula, Row, Table, _names, _per_group
+from validation.stats.cfa._syntax import (ALPHA, LAMBDA, NU, PSI, THETA, Formula, Row, Table, _names, _per_group,
+                                         assign_pids)
 from validation.stats.results import NotEstimable
 
 TAU, SCALE = 5, 6
@@ -150,15 +151,7 @@ def ordinal_table(formulas: list[Formula], *, ngroups: int, std_lv: bool, equal:
         if len(rs) > 1 and fixed:
             for r in rs:
                 r.free, r.value = False, fixed[0].value
-    npar = 0
-    pid_of: dict[str, int] = {}
-    for r in rows:
-        if r.free:
-            if r.eq_label not in pid_of:
-                pid_of[r.eq_label] = npar
-                npar += 1
-            r.pid = pid_of[r.eq_label]
-    return Table(rows, ov, lv, ngroups, True, npar)
+    return Table(rows, ov, lv, ngroups, True, assign_pids(rows))
 
 
 @dataclasses.dataclass

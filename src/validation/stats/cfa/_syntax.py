@@ -447,6 +447,11 @@ def parameter_table(
                 for r in rs:
                     r.free, r.value = False, v
 
+    return Table(rows, ov, lv, ngroups, meanstructure, assign_pids(rows))
+
+
+def assign_pids(rows: list[Row]) -> int:
+    """Number the free parameters: rows sharing an equality label share a parameter. Returns the count."""
     npar = 0
     pid_of: dict[str, int] = {}
     for r in rows:
@@ -455,4 +460,4 @@ def parameter_table(
                 pid_of[r.eq_label] = npar
                 npar += 1
             r.pid = pid_of[r.eq_label]
-    return Table(rows, ov, lv, ngroups, meanstructure, npar)
+    return npar
