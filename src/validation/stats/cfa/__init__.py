@@ -1300,6 +1300,11 @@ def _verdict(free: dict, constrained: dict, crit: dict[str, float]) -> tuple[boo
     dcfi = constrained["cfi"] - free["cfi"]
     drmsea = constrained["rmsea"] - free["rmsea"]
     dsrmr = constrained["srmr"] - free["srmr"]
+    return _holds(crit, dcfi, drmsea, dsrmr, p), dcfi, drmsea, dsrmr, d, ddf, p
+
+
+def _holds(crit: Mapping[str, float], dcfi: float, drmsea: float, dsrmr: float, p: float) -> bool:
+    """Whether an invariance step meets every criterion given (changes in fit, difference test)."""
     ok = True
     if "delta_cfi" in crit:
         ok &= dcfi >= crit["delta_cfi"]
@@ -1309,7 +1314,7 @@ def _verdict(free: dict, constrained: dict, crit: dict[str, float]) -> tuple[boo
         ok &= dsrmr <= crit["delta_srmr"]
     if "alpha" in crit:
         ok &= not (p < crit["alpha"])
-    return bool(ok), dcfi, drmsea, dsrmr, d, ddf, p
+    return bool(ok)
 
 
 @_single_thread
@@ -1849,19 +1854,8 @@ def _invariance_wlsmv(model: str, data: Any, group: str, criteria: Mapping[str, 
         dcfi = res.fit["cfi.scaled"] - pres.fit["cfi.scaled"]
         drm = res.fit["rmsea.scaled"] - pres.fit["rmsea.scaled"]
         dsr = res.fit["srmr"] - pres.fit["srmr"]
-        if ddf == 0:
-            # Wu & Estabrook (2016): with three categories equal thresholds are an equivalent model, not a test
-            ok = True
-        else:
-            ok = True
-            if "delta_cfi" in crit:
-                ok &= dcfi >= crit["delta_cfi"]
-            if "delta_rmsea" in crit:
-                ok &= drm <= crit["delta_rmsea"]
-            if "delta_srmr" in crit:
-                ok &= dsr <= crit["delta_srmr"]
-            if "alpha" in crit:
-                ok &= not (p < crit["alpha"])
+        # Wu & Estabrook (2016): with three categories equal thresholds are an equivalent model, not a test
+        ok = True if ddf == 0 else _holds(crit, dcfi, drm, dsr, p)
         steps.append(InvarianceStep(name, equal, res.group_partial, dict(res.fit), pname, d, ddf, p, dcfi, drm, dsr,
                                     bool(ok), res))
         released = _ord.release_tests(spec, state.theta)
