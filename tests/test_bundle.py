@@ -143,6 +143,10 @@ def test_bundle_and_pool_from_the_command_line(project, sites, tmp_path, monkeyp
     res = runner.invoke(main, ["bundle", str(sites[0]), "--out", str(tmp_path / "b")])
     assert res.exit_code == 0, res.output
     assert "What leaves the site: aggregates only" in res.output and (tmp_path / "b" / "what_leaves.txt").exists()
+    page = (tmp_path / "b" / "what_leaves.html").read_text()
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert f"What leaves site {manifest['site']}" in page and manifest["parts"]["predictive"] in page
+    assert all(w.split(":")[0] in page for w in manifest["withheld"])
     res = runner.invoke(main, ["bundle", str(sites[0]), "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "not empty" in res.output
     both = tmp_path / "both"

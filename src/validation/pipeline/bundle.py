@@ -10,7 +10,7 @@ date leaves: a table with a count of 1 to k-1 cases is withheld whole (so no cel
 from the others) and the site's estimate is sent instead, when its counts allow. ``manifest.json``
 names the instrument definitions (SHA-256), the package version, the parameters used, the site, the
 counts and the SHA-256 of every part; ``manifest.sha256`` holds the hash of the manifest, so a changed
-byte anywhere is found. ``what_leaves.txt`` beside the parts says in words what the site sends.
+byte anywhere is found. ``what_leaves.txt`` and ``what_leaves.html`` beside the parts say in words what the site sends.
 
 ``pool_bundles`` checks every bundle (hashes, one instrument definition, the same parameters) and
 writes the key figures in the schema of ``reports/metrics/summary.json``, each with its ``pooling``:
@@ -34,6 +34,7 @@ from validation.battery.contract import load_tables
 from validation.battery.scoring import primary_ratings, sq_keyed
 from validation.pipeline.config import Config
 from validation.pipeline.outputs import dumps
+from validation.report.across_sites import what_leaves_page
 from validation.stats.agreement import cohen_kappa
 from validation.stats.meta import pooled_on_scale
 from validation.stats.pooling import (PairwiseSums, add_pairwise_sums, add_roc_counts, alpha_from_sums,
@@ -255,6 +256,7 @@ def make_bundle(folder: Path, out: Path, root: Path, config: Config, site: str |
     (out / "manifest.json").write_bytes(mdata)
     (out / "manifest.sha256").write_text(_sha256(mdata) + "  manifest.json\n", encoding="utf-8")
     (out / "what_leaves.txt").write_text(what_leaves(manifest, parts), encoding="utf-8")
+    (out / "what_leaves.html").write_text(what_leaves_page(manifest, parts), encoding="utf-8")
     return manifest
 
 

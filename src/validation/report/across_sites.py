@@ -100,3 +100,43 @@ def across_sites_section(pooled: Any) -> V.Section | None:
                       "tau\u00b2, I\u00b2 and the prediction interval in reports/metrics/pooled.json). Forest plots: "
                       "reports/across_sites.html.")),
         V.table(["figure", "estimate [95% CI]", "pooling", "sites", "I\u00b2 %", "verdict"], rows, 1, also_left=(2, 5)))
+
+
+def what_leaves_page(manifest: Mapping, parts: Mapping) -> str:
+    """The page a site reads before it sends its bundle: what leaves, what was withheld and why, and the
+    SHA-256 of every part."""
+    c = manifest["counts"]
+    rows = []
+    for name, e in parts["reliability"].items():
+        rows.append(["reliability", name, ("pairwise item sums (counts, sums, cross-products), " if "pairwise" in e else "")
+                     + "alpha and omega with their precision"])
+    for outcome, preds in parts["predictive"].items():
+        for name, e in preds.items():
+            what = ("nothing (too few events or non-events)" if e.get("withheld") else
+                    ("events and non-events at each score, " if "counts" in e else "")
+                    + "AUC, Harrell's C and hazard ratio with their variances")
+            rows.append(["predictive", f"{outcome}: {name}", what])
+    sr = parts["agreement"]["summary_risk"]
+    rows.append(["agreement", "summary risk judgement",
+                 "nothing (too few pairs)" if sr.get("withheld") else
+                 ("rating table, " if "table" in sr else "") + "weighted kappa with its standard error"])
+    sections = [
+        V.section("leaves", V.Heading(2, V.line("What leaves the site")),
+                  V.Para(V.line(f"Aggregates only: no case key, rater key, free text or date. From {c['cases']} cases, "
+                                f"{c['rating_forms']} rating forms and {c['sq_administrations']} SQ administrations "
+                                "(counts only).")),
+                  V.table(["part", "figure", "what is sent"], rows, 3)),
+        V.section("withheld", V.Heading(2, V.line("Withheld")),
+                  V.Para(V.line("No count of 1 to k-1 cases leaves the site: a table holding one is withheld whole, "
+                                "and its figure is pooled by meta-analysis from the site's estimate.")),
+                  V.Bullets(tuple(V.line(w) for w in manifest["withheld"])) if manifest["withheld"]
+                  else V.Para(V.line("Nothing."))),
+        V.section("hashes", V.Heading(2, V.line("Integrity")),
+                  V.Para(V.line("SHA-256 of every part (in manifest.json, whose own hash is in manifest.sha256); the "
+                                "coordinating team refuses a bundle in which one byte changed.")),
+                  V.table(["part", "SHA-256"], [[n, V.mono(h)] for n, h in manifest["parts"].items()], 2)),
+    ]
+    intro = V.line(f"Site bundle of {manifest['site']} ({manifest['format']}, validation {manifest['package_version']}); "
+                   f"instruments {manifest['instruments']['vera']['name']} and {manifest['instruments']['sq']['name']}.")
+    return render_page(f"What leaves site {manifest['site']}", intro, None,
+                       [("leaves", "What leaves"), ("withheld", "Withheld"), ("hashes", "Integrity")], sections)
