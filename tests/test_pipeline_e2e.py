@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import run_in
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 METRICS = ("data_quality", "reliability", "structure", "agreement", "predictive")
@@ -22,13 +24,7 @@ METRICS = ("data_quality", "reliability", "structure", "agreement", "predictive"
 pytestmark = pytest.mark.slow
 
 
-def _run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", DVC_NO_ANALYTICS="1",
-               MPLBACKEND="Agg", PYTHONHASHSEED="0")
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r
+_run = run_in   # the project's commands, as the session fixture runs them
 
 
 def _snapshot(root: Path) -> dict[str, str]:
