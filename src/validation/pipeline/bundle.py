@@ -28,11 +28,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from validation import __version__
 from validation.battery.contract import load_tables
 from validation.battery.scoring import primary_ratings, sq_keyed
 from validation.pipeline.config import Config
+from validation.pipeline.inputs import estimate
 from validation.pipeline.outputs import dumps
 from validation.report.across_sites import what_leaves_page
 from validation.stats.agreement import cohen_kappa
@@ -101,7 +103,9 @@ def _reliability_part(t: dict, vera, sq, config: Config, k: int, withheld: list[
                 entry["alpha"] = {"not_estimable": str(exc)}
             try:
                 om = omega(x, ci=p.ci, missing=p.omega_missing)
-                se = (om.ci.upper - om.ci.lower) / (2 * 1.959963984540054) if om.ci is not None else math.nan
+                se = om.se if om.se is not None else (
+                    (om.ci.upper - om.ci.lower) / (2 * float(norm.ppf(0.5 + om.ci.level / 2))) if om.ci is not None
+                    else math.nan)
                 entry["omega"] = {"estimate": om.omega, "se": se, "n": sums.n_cases}
             except NotEstimable as exc:
                 entry["omega"] = {"not_estimable": str(exc)}
@@ -142,10 +146,8 @@ def _predictive_part(t: dict, vera, sq, config: Config, k: int, withheld: list[s
                 res = roc_auc(y, s, ci=st.ci, direction=direction[name])
                 entry["auc"] = {"estimate": res.auc, "variance": res.variance}
                 time = sub["time_days"].to_numpy(dtype=float)
-                entry["harrell_c"] = _estimate_or_why(
-                    lambda: (lambda c: {"estimate": c.c, "variance": c.variance})(
-                        harrell_c(time, y, s, ci=st.ci, direction=direction[name])))
-                entry["cox_per_sd"] = _estimate_or_why(lambda: _cox_per_sd(time, y, s))
+                entry["harrell_c"] = estimate(_harrell_c, time, y, s, st.ci, direction[name])
+                entry["cox_per_sd"] = estimate(_cox_per_sd, time, y, s)
             else:
                 entry["auc"] = {"not_estimable": f"{ev} events and {ne} non-events at this site, fewer than "
                                                  f"{st.min_events}"}
@@ -153,11 +155,10 @@ def _predictive_part(t: dict, vera, sq, config: Config, k: int, withheld: list[s
     return out
 
 
-def _estimate_or_why(fn) -> dict:
-    try:
-        return fn()
-    except NotEstimable as exc:
-        return {"not_estimable": str(exc)}
+def _harrell_c(time: np.ndarray, event: np.ndarray, s: np.ndarray, ci: float, direction: str) -> dict:
+    """The site's Harrell's C with its variance."""
+    c = harrell_c(time, event, s, ci=ci, direction=direction)
+    return {"estimate": c.c, "variance": c.variance}
 
 
 def _cox_per_sd(time: np.ndarray, event: np.ndarray, s: np.ndarray) -> dict:
@@ -339,9 +340,9 @@ def check_compatible(manifests: Sequence[Mapping], paths: Sequence[Path]) -> Non
         raise BundleError("the bundles cannot be pooled:\n  " + "\n  ".join(problems))
 
 
-def _meta(estimates: list[float], variances: list[float], scale: str, sites: list[str]) -> dict:
+def _meta(ci: float, estimates: list[float], variances: list[float], scale: str, sites: list[str]) -> dict:
     """Random-effects pooling on a scale, with the sites' estimates for the forest plot."""
-    res = pooled_on_scale(estimates, variances, scale)
+    res = pooled_on_scale(estimates, variances, scale, ci=ci)
     return {**res, "pooling": "random-effects", "k_sites": len(estimates),
             "site_estimates": [{"site": s, "estimate": e, "variance": v} for s, e, v in zip(sites, estimates, variances)]}
 
@@ -379,7 +380,7 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
         else:
             ok = [(s, e["alpha"]) for s, e in zip(sites, entries) if "estimate" in e.get("alpha", {})]
             if ok:
-                rec = _meta([a["estimate"] for _, a in ok],
+                rec = _meta(ci, [a["estimate"] for _, a in ok],
                             [_bonett_alpha_variance(a["estimate"], a["k"], a["n"]) for _, a in ok], "bonett",
                             [s for s, _ in ok])
                 out.append({"label": f"{name} alpha", "kind": "alpha", **rec, "ci_level": ci,
@@ -387,7 +388,7 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
         ok = [(s, e["omega"]) for s, e in zip(sites, entries)
               if "estimate" in e.get("omega", {}) and np.isfinite(e["omega"]["se"])]
         if ok:
-            rec = _meta([o["estimate"] for _, o in ok], [o["se"] ** 2 for _, o in ok], "bonett", [s for s, _ in ok])
+            rec = _meta(ci, [o["estimate"] for _, o in ok], [o["se"] ** 2 for _, o in ok], "bonett", [s for s, _ in ok])
             out.append({"label": f"{name} omega", "kind": "omega", **rec, "ci_level": ci,
                         "n": sum(o["n"] for _, o in ok)})
     # predictive: AUC exact from score counts; else meta-analysis on the logit scale
@@ -409,7 +410,7 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
                                                      lambda x: x["variance"])})
             elif any("estimate" in e["auc"] for _, e in sent):
                 sent = [(s, e) for s, e in sent if "estimate" in e["auc"]]
-                rec = _meta([e["auc"]["estimate"] for _, e in sent], [e["auc"]["variance"] for _, e in sent], "logit",
+                rec = _meta(ci, [e["auc"]["estimate"] for _, e in sent], [e["auc"]["variance"] for _, e in sent], "logit",
                             [s for s, _ in sent])
                 out.append({"label": label, "kind": "auc", **rec, "ci_level": ci,
                             "n": sum(e["events"] + e["non_events"] for _, e in sent),
@@ -421,14 +422,14 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
             entries = [(s, p["predictive"][outcome][name]) for s, p in zip(sites, parts)]
             cs = [(s, e["harrell_c"]) for s, e in entries if "estimate" in e.get("harrell_c", {})]
             if cs:
-                rec = _meta([c["estimate"] for _, c in cs], [c["variance"] for _, c in cs], "logit", [s for s, _ in cs])
+                rec = _meta(ci, [c["estimate"] for _, c in cs], [c["variance"] for _, c in cs], "logit", [s for s, _ in cs])
                 out.append({"label": f"{outcome}: Harrell's C of the {what}", "kind": "c", **rec, "ci_level": ci,
                             "n": sum(e["events"] + e["non_events"] for s, e in entries if s in dict(cs)),
                             "events": sum(e["events"] for s, e in entries if s in dict(cs))})
             hrs = [(s, e["cox_per_sd"]) for s, e in entries if "estimate" in e.get("cox_per_sd", {})]
             if hrs:
                 # on the log scale: the variance of log HR is the site's; to_scale's delta factor undone
-                rec = _meta([h["estimate"] for _, h in hrs], [h["variance_log"] * h["estimate"] ** 2 for _, h in hrs],
+                rec = _meta(ci, [h["estimate"] for _, h in hrs], [h["variance_log"] * h["estimate"] ** 2 for _, h in hrs],
                             "log", [s for s, _ in hrs])
                 out.append({"label": f"{outcome}: hazard ratio per SD of the {what}", "kind": "hr", **rec,
                             "ci_level": ci, "events": sum(e["events"] for s, e in entries if s in dict(hrs))})
@@ -446,7 +447,7 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
     else:
         ok = [(s, e["kappa"]) for s, e in zip(sites, entries) if "estimate" in e.get("kappa", {})]
         if ok:
-            rec = _meta([x["estimate"] for _, x in ok], [x["se"] ** 2 for _, x in ok], "identity", [s for s, _ in ok])
+            rec = _meta(ci, [x["estimate"] for _, x in ok], [x["se"] ** 2 for _, x in ok], "identity", [s for s, _ in ok])
             out.append({"label": label, "kind": "kappa", **rec, "ci_level": ci,
                         "n": sum(e["n_pairs"] for e in entries if "kappa" in e)})
     return out
@@ -456,6 +457,7 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
     """Read, check and pool bundles: the records of the pooled ``summary.json``."""
     from validation.report.rules import merge_params
     from validation.report import verdicts as VD
+    from validation.report.summary import record_id
 
     if not paths:
         raise BundleError("no bundle given")
@@ -476,16 +478,11 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
                                   level=f.get("ci_level"), n=f.get("n"), k=f.get("k"), events=f.get("events"))
         area = {"alpha": "reliability", "omega": "reliability", "auc": "predictive", "c": "predictive",
                 "hr": "predictive", "kappa": "agreement"}[f["kind"]]
-        records.append({"id": _record_id(area, f["label"]), "area": area, **f, "verdict": v.outcome,
+        records.append({"id": record_id(area, f["label"]), "area": area, **f, "verdict": v.outcome,
                         "reason": v.reason})
     return {"sites": [m["site"] for m in manifests],
             "withheld": {m["site"]: m["withheld"] for m in manifests},
             "key_figures": records}
-
-
-def _record_id(area: str, label: str) -> str:
-    import re
-    return re.sub(r"[^a-z0-9]+", "_", f"{area} {label}".lower()).strip("_")
 
 
 def split_by_site(folder: Path, out: Path) -> list[Path]:

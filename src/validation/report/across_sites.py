@@ -13,6 +13,11 @@ from validation.report.rules import I2_SOURCE, heterogeneity_words
 from validation.report.verdicts import NULL_VALUES
 
 
+def _pct(rec: Mapping) -> str:
+    """The level of a record's intervals in percent."""
+    return f"{100 * float(rec.get('ci_level') or 0.95):g}%"
+
+
 def _outside(rec: Mapping) -> list[str]:
     lo, hi = rec.get("pi_lower"), rec.get("pi_upper")
     if lo is None or hi is None:
@@ -32,7 +37,7 @@ def _figure_blocks(i: int, rec: Mapping) -> list:
                f"{rec.get('scale')} scale): tau\u00b2 = {H.num(rec.get('tau2'), sci=False)}, I\u00b2 = "
                f"{H.num(rec.get('i2'), 0)}%: heterogeneity {heterogeneity_words(rec.get('i2'))} ({I2_SOURCE}); "
                f"Q p = {H.pval(rec.get('q_p'))}. A new site's true value lies in "
-               f"[{H.num(rec.get('pi_lower'))}, {H.num(rec.get('pi_upper'))}] (95% prediction interval).")
+               f"[{H.num(rec.get('pi_lower'))}, {H.num(rec.get('pi_upper'))}] ({_pct(rec)} prediction interval).")
         outside = _outside(rec)
         if outside:
             how += f" Outside the prediction interval: {', '.join(outside)}."
@@ -41,7 +46,7 @@ def _figure_blocks(i: int, rec: Mapping) -> list:
     if rec.get("site_estimates"):
         svg = forest_svg(rec, NULL_VALUES.get(rec["kind"]))
         blocks.append(V.Figure(H.svg_clean(svg, fid + "-forest"),
-                               f"{rec['label']}: each site's estimate (squares sized by weight) with its 95% "
+                               f"{rec['label']}: each site's estimate (squares sized by weight) with its {_pct(rec)} "
                                "interval, the pooled estimate (diamond) and the prediction interval (dashed)",
                                fid + "-forest"))
     return blocks
@@ -60,7 +65,8 @@ def across_sites_page(pooled: Mapping) -> str:
     withheld = [V.line(f"{site}: {w}") for site, ws in pooled.get("withheld", {}).items() for w in ws]
     sections = [
         V.section("across-sites", V.Heading(2, V.line("Across sites")),
-                  V.table(["figure", "estimate [95% CI]", "pooling", "I\u00b2 %", "verdict"], summary_rows, 1,
+                  V.table(["figure", f"estimate [{_pct(recs[0] if recs else {})} CI]", "pooling", "I\u00b2 %", "verdict"],
+                          summary_rows, 1,
                           also_left=(2, 4))),
         V.section("figures", V.Heading(2, V.line("Each figure")),
                   [b for i, r in enumerate(recs) for b in _figure_blocks(i, r)]),
@@ -99,7 +105,8 @@ def across_sites_section(pooled: Any) -> V.Section | None:
                       "to the figure of all their cases together), the others by random-effects meta-analysis (REML; "
                       "tau\u00b2, I\u00b2 and the prediction interval in reports/metrics/pooled.json). Forest plots: "
                       "reports/across_sites.html.")),
-        V.table(["figure", "estimate [95% CI]", "pooling", "sites", "I\u00b2 %", "verdict"], rows, 1, also_left=(2, 5)))
+        V.table(["figure", f"estimate [{_pct(recs[0] if recs else {})} CI]", "pooling", "sites", "I\u00b2 %",
+                 "verdict"], rows, 1, also_left=(2, 5)))
 
 
 def what_leaves_page(manifest: Mapping, parts: Mapping) -> str:

@@ -310,12 +310,23 @@ def key_figures(metrics: Mapping[str, Mapping], p: Mapping) -> list[KeyFigure]:
             + predictive_figures(metrics.get("predictive") or {}, p))
 
 
+def record_id(area: str, label: str) -> str:
+    """The stable id of a key figure in summary.json: its area and label, lower case, words joined by _.
+
+    Examples
+    --------
+    >>> record_id("predictive", "extremist: AUC of the risk total")
+    'predictive_extremist_auc_of_the_risk_total'
+    """
+    return re.sub(r"[^a-z0-9]+", "_", f"{area} {label}".lower()).strip("_")
+
+
 def summary_records(figs: list[KeyFigure], k: int) -> list[dict]:
     """The key figures as the records of ``reports/metrics/summary.json``: one flat record each,
     under stable ids, with counts below ``k`` suppressed (None)."""
     out, seen = [], set()
     for f in figs:
-        base = re.sub(r"[^a-z0-9]+", "_", f"{f.area} {f.label}".lower()).strip("_")
+        base = record_id(f.area, f.label)
         fid, i = base, 2
         while fid in seen:
             fid, i = f"{base}_{i}", i + 1

@@ -10,13 +10,13 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from validation.stats.meta import from_scale, to_scale
+from scipy.stats import norm
 
-Z95 = 1.959963984540054
+from validation.stats.meta import from_scale, to_scale
 
 
 def forest_svg(rec: Mapping, null_value: float | None = None, cutoff: float | None = None) -> str:
-    """SVG text of the forest plot of one pooled figure (sites with 95% intervals on the figure's pooling
+    """SVG text of the forest plot of one pooled figure (sites with intervals at the figure's level, on its pooling
     scale, squares sized by weight; the pooled estimate as a diamond; the prediction interval as a bar)."""
     sites = list(rec.get("site_estimates") or [])
     scale = rec.get("scale", "identity")
@@ -24,9 +24,10 @@ def forest_svg(rec: Mapping, null_value: float | None = None, cutoff: float | No
     fig, ax = plt.subplots(figsize=(6.0, 0.28 * (n + 3) + 0.9))
     y_sites = np.arange(n + 2, 2, -1) if n else np.array([])
     weights = rec.get("weights") or []
+    z = float(norm.ppf(0.5 + float(rec.get("ci_level") or 0.95) / 2))   # the sites' intervals at the figure's level
     for i, (row, yv) in enumerate(zip(sites, y_sites)):
-        z, vz = to_scale(row["estimate"], row["variance"], scale)
-        lo, hi = from_scale(z - Z95 * math.sqrt(vz), scale), from_scale(z + Z95 * math.sqrt(vz), scale)
+        zs, vz = to_scale(row["estimate"], row["variance"], scale)
+        lo, hi = from_scale(zs - z * math.sqrt(vz), scale), from_scale(zs + z * math.sqrt(vz), scale)
         ax.hlines(yv, lo, hi, color="#4d4d4d", lw=1.0)
         size = 3.0 + (0.25 * weights[i] if i < len(weights) else 3.0)
         ax.plot(row["estimate"], yv, "s", ms=min(size, 12.0), color="#2166ac")
