@@ -5,6 +5,8 @@ that is self-contained (no script, nothing from the network) and deterministic."
 from __future__ import annotations
 
 import copy
+import html
+import math
 import re
 
 import pytest
@@ -643,3 +645,30 @@ def test_bottom_line_says_how_many_more_cases_would_decide_an_undecided_figure()
     uses = judge_uses([fig], merge_params(None))
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_section(bottom_line_section(uses, 5, False, []))))
     assert "ICC BA, REML 0.743 [0.667, 0.801], about 16,594 more cases would decide it" in text
+
+
+def test_planning_section_sizes_the_next_studys_other_aims_by_their_closed_forms():
+    from validation.report.render import render_section
+    from validation.report.summary import next_study_rows, planning_section
+    from validation.stats.planning import events_for_c_width, kappa_n, prediction_model_size
+
+    m = {"agreement": {"additional": {"CH1": {"kappa": {"table": [[160, 10], [10, 20]]}},     # prevalence 0.15
+                                      "CH2": {"kappa": {"table": [[140, 20], [20, 20]]}}}},   # prevalence 0.20
+         "predictive": {"outcomes": {"violent": {"base_rate": 0.2, "predictors": {
+             "BA": {}, "SCI": {}, "SQ needs": {}, "risk_total": {"harrell_c": {"c": 0.7}}, "summary_risk": {}}}}}}
+    rows = next_study_rows(m, merge_params(None))
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ",
+                                                     render_section(planning_section([], 5, next_study=rows)))))
+    # Donner & Eliasziw at the median prevalence 0.175, kappa 0.8 against the cut-off 0.6
+    assert f"median prevalence 0.17) {kappa_n(0.6, 0.8, 0.175):,} cases rated by two raters" in text
+    c = events_for_c_width(0.7, 0.2, 0.1)
+    assert f"Harrell's C of the risk total (0.700) to a 95% interval of width 0.1 {c.n:,} cases, {c.events} events" in text
+    # three predictors (the composites are not parameters), Nagelkerke 0.15 as Cox-Snell at prevalence 0.2
+    max_r2 = 1 - (0.2 ** 0.2 * 0.8 ** 0.8) ** 2
+    pm = prediction_model_size(3, 0.15 * max_r2, 0.2)
+    assert "from the 3 configured predictors (BA, SCI, SQ needs)" in text
+    assert f"{pm.n:,} cases, {math.ceil(pm.events)} events" in text
+    # a cut-off below the planned kappa gives no indicator row; no base rate, no outcome rows
+    p = merge_params({"next_study": {"kappa_planned": 0.5}})
+    m["predictive"]["outcomes"]["violent"]["base_rate"] = None
+    assert next_study_rows(m, p) == []

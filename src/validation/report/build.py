@@ -27,7 +27,8 @@ from validation.report.rules import DEFAULTS, merge_params
 from validation.report.verdicts import judge
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
                                         reliability_section, structure_section, version_section)
-from validation.report.summary import g, key_figures, planning_section, summary_records, summary_section
+from validation.report.summary import (g, key_figures, next_study_rows, planning_section, summary_records,
+                                      summary_section)
 
 __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "judge",
            "merge_params", "DEFAULTS"]
@@ -92,7 +93,7 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
         planning_section(figures, k, metrics.get("plan"),
                          fig(figs, "plan/decided.svg", "Probability of a decided verdict (meets or does not meet) "
                              "against the number of cases, by simulation on the battery's generator")
-                         if g(metrics, "plan", "run") else None),
+                         if g(metrics, "plan", "run") else None, next_study_rows(metrics, p)),
         checklists_section(metrics),
         changes,
         version_section(metrics, {**(version or {}), "report_params": (version or {}).get("report_params", p)}, p),

@@ -78,6 +78,20 @@ class LimitationRules(_Policy):
     min_targets: Annotated[StrictInt, Field(ge=0)] = 30
 
 
+class NextStudy(_Policy):
+    """Aims of the next study planned in closed form beside the inconclusive key figures (section
+    "Planning the next study"): a precise C statistic, indicator agreement, a prediction model."""
+
+    c_width: Annotated[StrictFloat, Field(gt=0, lt=1)] = 0.10        # Riley et al. (2021): C's 95% interval this wide
+    kappa_planned: Annotated[StrictFloat, Field(gt=-1, lt=1)] = 0.80  # present/absent indicators: the kappa
+                                                                      # anticipated, tested against the kappa cut-off
+    alpha: Annotated[StrictFloat, Field(gt=0, lt=1)] = 0.05
+    power: Annotated[StrictFloat, Field(gt=0, lt=1)] = 0.80
+    nagelkerke: Annotated[StrictFloat, Field(gt=0, lt=1)] = 0.15      # Riley et al. (2020): anticipated Nagelkerke R2
+                                                                      # of a new model without a previous one
+    shrinkage: Annotated[StrictFloat, Field(gt=0, lt=1)] = 0.90
+
+
 class Bands(_Policy):
     """Interpretation bands: ``name: [low, high]`` in increasing, adjoining order; ``closed: left``
     reads [low, high), ``right`` (low, high]; the outer limits belong to the outer bands."""
@@ -174,6 +188,7 @@ class ReportConfig(_Policy):
     invariance: InvarianceRequirement = InvarianceRequirement()
     indicator_fail_share: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.20
     limitations: LimitationRules = LimitationRules()
+    next_study: NextStudy = NextStudy()
     intended_uses: dict[StrictStr, IntendedUse] = Field(default_factory=_default_uses)
 
     @classmethod

@@ -4,6 +4,7 @@ it is judged against (with the cut-off's source) and the verdict."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import statistics
 from typing import Any, Mapping
@@ -12,6 +13,7 @@ from validation.report import html as H
 from validation.report import view as V
 from validation.report import verdicts as VD
 from validation.report.rules import auc_band, short_source, threshold_text
+from validation.stats.planning import events_for_c_width, kappa_n, prediction_model_size
 from validation.report.verdicts import FAILS, INCONCLUSIVE, MEETS, NE, NULL_VALUES, OUTCOMES
 
 AREAS = (("reliability", "Reliability", "reliability"),
@@ -449,7 +451,67 @@ def _simulated(label: str, plan: Mapping | None) -> str:
                      for c in plan.get("cells") or [])
 
 
-def planning_section(figs: list[KeyFigure], k: int, plan: Mapping | None = None, figure: Any = None) -> V.Section:
+COMPOSITES = ("risk_total", "summary_risk")     # predictors built from others: not parameters of a new model
+
+
+def _additional_prevalence(agreement: Mapping) -> float | None:
+    """The median share of 'present' among the paired ratings of the present / absent indicators."""
+    shares = []
+    for ind in (g(agreement, "additional") or {}).values():
+        table = g(ind, "kappa", "table")
+        if isinstance(table, list) and len(table) == 2:
+            n = sum(map(sum, table))
+            if n:
+                shares.append((2 * table[1][1] + table[0][1] + table[1][0]) / (2 * n))
+    return statistics.median(shares) if shares else None
+
+
+def next_study_rows(metrics: Mapping[str, Mapping], p: Mapping) -> list[list[str]]:
+    """The next study's other aims in closed form (``report.next_study``): Harrell's C of the risk total
+    to a given width (Newcombe 2006), agreement on the present / absent indicators (Donner & Eliasziw
+    1992) and the minimum sample size of a prediction model from the configured predictors (Riley et
+    al. 2020), each outcome at the base rate observed."""
+    ns, rows = p["next_study"], []
+    kappa_cut = p["thresholds"]["kappa"].get("min")
+    prevalence = _additional_prevalence(metrics.get("agreement") or {})
+    if kappa_cut is not None and prevalence is not None and 0 < prevalence < 1 and ns["kappa_planned"] > kappa_cut:
+        n = kappa_n(kappa_cut, ns["kappa_planned"], prevalence, ns["alpha"], ns["power"])
+        rows.append([f"a present / absent indicator: kappa {ns['kappa_planned']:g} shown above "
+                     f"{kappa_cut:g} (median prevalence {prevalence:.2f})",
+                     f"{H.num(n, 0)} cases rated by two raters", "Donner & Eliasziw 1992, power "
+                     f"{ns['power']:g}, two-sided alpha {ns['alpha']:g}"])
+    for outcome, b in (g(metrics, "predictive", "outcomes") or {}).items():
+        rate, c = b.get("base_rate"), g(b, "predictors", "risk_total", "harrell_c", "c")
+        if not (H.is_num(rate) and 0 < rate < 1):
+            continue
+        if H.is_num(c) and 0.5 < c < 1:
+            r = events_for_c_width(c, rate, ns["c_width"])
+            rows.append([f"{outcome}: Harrell's C of the risk total ({H.num(c)}) to a 95% interval of width "
+                         f"{ns['c_width']:g}", f"{H.num(r.n, 0)} cases, {H.num(r.events, 0)} events",
+                         "Newcombe 2006 SE, as Riley et al. 2021"])
+        params = [name for name in (b.get("predictors") or {}) if name not in COMPOSITES]
+        if params:
+            try:
+                m = prediction_model_size(len(params), _r2_cs_for(ns["nagelkerke"], rate), rate,
+                                          shrinkage=ns["shrinkage"])
+            except ValueError:
+                continue
+            rows.append([f"{outcome}: a prediction model from the {len(params)} configured predictors "
+                         f"({', '.join(params)}), anticipated Nagelkerke R\u00b2 {ns['nagelkerke']:g}",
+                         f"{H.num(m.n, 0)} cases, {H.num(math.ceil(m.events), 0)} events "
+                         f"({m.events_per_parameter:.1f} a parameter)",
+                         f"Riley et al. 2020 ({m.binding} criterion binds)"])
+    return rows
+
+
+def _r2_cs_for(nagelkerke: float, prevalence: float) -> float:
+    """The Cox-Snell R^2 of a Nagelkerke R^2 at a prevalence (Nagelkerke = Cox-Snell / its maximum)."""
+    max_r2 = 1 - math.exp(2 * (prevalence * math.log(prevalence) + (1 - prevalence) * math.log(1 - prevalence)))
+    return nagelkerke * max_r2
+
+
+def planning_section(figs: list[KeyFigure], k: int, plan: Mapping | None = None, figure: Any = None,
+                     next_study: list[list[str]] | None = None) -> V.Section:
     """"Planning the next study": for each inconclusive key figure, the cases that would decide it if the
     estimate held, from the closed form of its kind (Bonett 2002 for ICC and alpha, Hanley & McNeil 1982
     for AUC, else the 1/sqrt(n) scaling of the interval); the simulation on the battery's generator is
@@ -480,6 +542,10 @@ def planning_section(figs: list[KeyFigure], k: int, plan: Mapping | None = None,
                           "it on the battery's synthetic generator, case counts by event rates (params.yaml, planning).")),
             V.table(["key figure", "estimate [CI]", "cases now", "cut-off", "cases to decide", "more cases",
                      "closed form", "simulated: share decided"], rows, 1, also_left=(3, 6, 7))]
+    if next_study:
+        blocks += [V.Para(V.line("The next study's other aims, in closed form (params.yaml, report: next_study), "
+                                 "at the base rates observed:")),
+                   V.table(["aim", "needs", "closed form"], next_study, 1, also_left=(1, 2))]
     if isinstance(plan, Mapping) and plan.get("run"):
         blocks.append(V.Para(V.line(f"Simulated: {plan.get('replicates')} synthetic batteries at each grid cell, each "
                                     "analysed as the pipeline does and judged by the report's rule (Dask); "
