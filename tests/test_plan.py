@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from validation.cli import main
 from validation.pipeline.config import load_config
-from validation.pipeline.plan import FIGURES, dumps_plan, grid, plan_context, replicate_seed, run_plan
+from validation.pipeline.plan import (FIGURES, dumps_plan, grid, plan_context, replicate_seed, run_batch, run_plan,
+                                      summarise)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,3 +60,19 @@ def test_plan_from_the_command_line(tmp_path, monkeypatch):
     assert "engine: Dask LocalCluster" in res.output and (tmp_path / "p" / "plan.json").is_file()
     res = runner.invoke(main, ["plan", "--out", str(tmp_path / "p"), "--replicates", "3", "--n-cases", "100"])
     assert res.exit_code == 2 and "checkpoints of another plan" in res.output
+
+
+def test_raters_per_case_is_a_dimension_of_the_grid():
+    cells = grid([300], [0.05], [1.1, 2.0])
+    assert [c.raters_per_case for c in cells] == [1.1, 2.0]
+    assert cells[0].key() == "cell000-n300-rate0.05-raters1.1" and grid([300], [])[0].key() == "cell000-n300-ratedefault"
+    ctx = _ctx()
+    widths = []
+    for c in cells:
+        reps = run_batch(c, 0, 2, ctx)
+        w = [r["figures"][FIGURES[1]]["upper"] - r["figures"][FIGURES[1]]["lower"] for r in reps]
+        widths.append(sum(w) / len(w))
+        assert summarise(c, reps, {})["raters_per_case"] == c.raters_per_case
+    # a second rater for every case against one for a tenth of them (the crossed block's pairs come on top):
+    # a narrower kappa
+    assert widths[1] < 0.7 * widths[0]

@@ -297,8 +297,8 @@ def pool(bundles: tuple[Path, ...], out: Path) -> None:
               help="Case counts of the grid (repeat the option) [default: planning.n_cases].")
 def plan(out: Path, replicates: int | None, workers: int | None, scheduler: str | None,
          n_cases: tuple[int, ...]) -> None:
-    """Plan the next study by simulation: at each grid cell (cases x event rate, params.yaml's planning
-    section) draw REPLICATES synthetic batteries, analyse each with the pipeline's functions, judge it by
+    """Plan the next study by simulation: at each grid cell (cases x event rate x raters per case,
+    params.yaml's planning section) draw REPLICATES synthetic batteries, analyse each with the pipeline's functions, judge it by
     the report's rule, and write OUT/plan.json: per cell and key figure the share of decided verdicts,
     the mean interval width and the coverage of the population value. Runs on Dask (a LocalCluster of
     WORKERS processes, or SCHEDULER); the same plan.json for any number of workers; a stopped run
@@ -311,7 +311,7 @@ def plan(out: Path, replicates: int | None, workers: int | None, scheduler: str 
     config = _config(root)
     p = config.planning
     reps = replicates or p.replicates
-    cells = grid(list(n_cases) or list(p.n_cases), list(p.event_rates))
+    cells = grid(list(n_cases) or list(p.n_cases), list(p.event_rates), list(p.raters_per_case))
     ckpt = out / "checkpoints"
     meta = {"replicates": reps, "seed": p.seed, "cells": [c.key() for c in cells]}
     if (out / "plan_inputs.json").is_file() and json.loads((out / "plan_inputs.json").read_text()) != meta:

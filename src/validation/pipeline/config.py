@@ -195,6 +195,7 @@ class PlanningConfig(Section):
     replicates: Annotated[StrictInt, Field(ge=2)] = 200
     n_cases: Annotated[tuple[Annotated[StrictInt, Field(ge=50)], ...], Field(min_length=1)] = (300, 600, 1200)
     event_rates: tuple[Annotated[StrictFloat, Field(gt=0, lt=0.13)], ...] = ()
+    raters_per_case: tuple[Annotated[StrictFloat, Field(ge=1, le=2)], ...] = ()
     outcome: Literal["extremist"] = "extremist"
     batch: Annotated[StrictInt, Field(ge=1)] = 10
     workers: Annotated[StrictInt, Field(ge=1)] = 2

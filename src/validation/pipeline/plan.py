@@ -1,5 +1,5 @@
 """Planning the next study by simulation: the battery's synthetic generator drawn again and again at each
-point of a grid (cases, event rate), each replicate analysed by the pipeline's own functions and judged
+point of a grid (cases, event rate, raters per case), each replicate analysed by the pipeline's own functions and judged
 by the report's rule, on a Dask cluster.
 
 Per grid cell and key figure: the share of replicates whose verdict is decided (meets or does not meet),
@@ -33,17 +33,23 @@ TRUTH_DRAWS = 1_000      # the generator's own Monte Carlo truths are not used h
 class Cell:
     index: int
     n_cases: int
-    event_rate: float | None     # base rate of the planned outcome; None: the battery's default
+    event_rate: float | None = None        # base rate of the planned outcome; None: the battery's default
+    raters_per_case: float | None = None   # mean independent raters a case, 1 + the share rated by a second
+                                           # rater; None: the battery's default
 
     def key(self) -> str:
         rate = "default" if self.event_rate is None else f"{self.event_rate:g}"
-        return f"cell{self.index:03d}-n{self.n_cases}-rate{rate}"
+        raters = "" if self.raters_per_case is None else f"-raters{self.raters_per_case:g}"
+        return f"cell{self.index:03d}-n{self.n_cases}-rate{rate}{raters}"
 
 
-def grid(n_cases: Sequence[int], event_rates: Sequence[float | None]) -> list[Cell]:
-    """The grid cells in a fixed order: cases, then event rate."""
+def grid(n_cases: Sequence[int], event_rates: Sequence[float | None],
+         raters_per_case: Sequence[float | None] = ()) -> list[Cell]:
+    """The grid cells in a fixed order: cases, then event rate, then raters per case."""
     rates = list(event_rates) or [None]
-    return [Cell(i, int(n), r) for i, (n, r) in enumerate((n, r) for n in n_cases for r in rates)]
+    raters = list(raters_per_case) or [None]
+    combos = [(n, r, k) for n in n_cases for r in rates for k in raters]
+    return [Cell(i, int(n), r, k) for i, (n, r, k) in enumerate(combos)]
 
 
 def replicate_seed(seed: int, cell: int, replicate: int) -> int:
@@ -55,12 +61,14 @@ def replicate_seed(seed: int, cell: int, replicate: int) -> int:
 # one replicate: generate, analyse, judge (runs on the workers)
 
 
-def _battery(n_cases: int, seed: int, event_rate: float | None, outcome: str, vera, sq):
+def _battery(cell: Cell, n_cases: int, seed: int, outcome: str, vera, sq):
     from validation.battery.synthetic import SyntheticConfig, generate
 
     kw: dict[str, Any] = {"n_cases": n_cases, "seed": seed, "truth_draws": TRUTH_DRAWS}
-    if event_rate is not None:
-        kw[f"base_rate_{outcome}"] = float(event_rate)
+    if cell.event_rate is not None:
+        kw[f"base_rate_{outcome}"] = float(cell.event_rate)
+    if cell.raters_per_case is not None:
+        kw["second_rated_share"] = float(cell.raters_per_case) - 1.0
     return generate(SyntheticConfig(**kw), vera, sq)
 
 
@@ -132,7 +140,7 @@ def run_batch(cell: Cell, first: int, last: int, ctx: Mapping) -> list[dict]:
     out = []
     for r in range(first, last):
         seed = replicate_seed(int(ctx["seed"]), cell.index, r)
-        t = _tables(_battery(cell.n_cases, seed, cell.event_rate, ctx["outcome"], vera, sq), vera, sq)
+        t = _tables(_battery(cell, cell.n_cases, seed, ctx["outcome"], vera, sq), vera, sq)
         out.append({"replicate": r, "figures": analyse(t, vera, sq, ctx)})
     return out
 
@@ -142,7 +150,7 @@ def population_values(cell: Cell, ctx: Mapping) -> dict[str, float | None]:
     vera, sq = ctx["vera"], ctx["sq"]
     seed = replicate_seed(int(ctx["seed"]), cell.index, 10 ** 6)
     n = int(ctx.get("population_cases", POPULATION_CASES))
-    t = _tables(_battery(n, seed, cell.event_rate, ctx["outcome"], vera, sq), vera, sq)
+    t = _tables(_battery(cell, n, seed, ctx["outcome"], vera, sq), vera, sq)
     return {k: v.get("estimate") for k, v in analyse(t, vera, sq, ctx).items()}
 
 
@@ -175,7 +183,8 @@ def summarise(cell: Cell, replicates: list[dict], population: Mapping[str, float
             "population_value": truth,
             "coverage": (sum(covered) / len(covered)) if covered else None,
         }
-    return {"n_cases": cell.n_cases, "event_rate": cell.event_rate, "figures": figures}
+    return {"n_cases": cell.n_cases, "event_rate": cell.event_rate, "raters_per_case": cell.raters_per_case,
+            "figures": figures}
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -448,6 +448,7 @@ def _simulated(label: str, plan: Mapping | None) -> str:
         return "not simulated"
     return "; ".join(f"n {c['n_cases']:,}: {100 * c['figures'][name]['decided']:.0f}%"
                      + (f" (rate {c['event_rate']:g})" if c.get("event_rate") is not None else "")
+                     + (f" ({c['raters_per_case']:g} raters a case)" if c.get("raters_per_case") is not None else "")
                      for c in plan.get("cells") or [])
 
 

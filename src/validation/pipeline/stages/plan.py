@@ -32,7 +32,7 @@ def run(root: Path, config: Config) -> None:
                                         "closed forms (set planning.run: true, or use validation plan)"}
         print("[plan] planning.run is false: nothing to simulate")
     else:
-        cells = grid(list(p.n_cases), list(p.event_rates))
+        cells = grid(list(p.n_cases), list(p.event_rates), list(p.raters_per_case))
         key = json.dumps({"seed": p.seed, "replicates": p.replicates, "cells": [c.key() for c in cells]})
         ckpt = root / CHECKPOINTS / __import__("hashlib").sha256(key.encode()).hexdigest()[:16]
         bar = progress(1, "[plan]", "task")
