@@ -32,6 +32,7 @@ class Peer:
     r_setup: str = ""
     repeat: int | None = None
     r_values: str | None = None
+    work: bool = True                         # does the case's work (its rate is printed), or only a part of it
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Case:
     repeat: int = 5
     target: str = ""                          # the goal the issue sets, printed beside the ratios
     figures: Callable[[Any], dict[str, float]] | None = None   # the project's figures to set beside a peer's
+    work: tuple[str, int] | None = None       # (unit, count) done by one call: also printed as a rate
 
 
 def _time(fn: Callable[[], Any], repeat: int) -> float:
@@ -100,8 +102,10 @@ def run_cases(cases: list[Case], only: str | None = None, quick: bool = False) -
         data = case.setup()
         repeat = 1 if quick else case.repeat
         t_proj = _time(lambda: case.project(data), repeat)
-        print(f"  project              {t_proj:10.4f} s")
+        print(f"  project              {t_proj:10.4f} s" + _rate(case, t_proj))
         row = {"case": case.name, "target": case.target, "project_s": t_proj, "peers": {}}
+        if case.work:
+            row["work"] = {"unit": case.work[0], "count": case.work[1]}
         ours = case.figures(case.project(data)) if case.figures else {}
         for peer in case.peers:
             rep = 1 if quick else (peer.repeat or repeat)
@@ -116,12 +120,20 @@ def run_cases(cases: list[Case], only: str | None = None, quick: bool = False) -
                 print(f"  {peer.name:20s} (not available here)")
                 continue
             ratio = t / t_proj if t_proj > 0 else float("inf")
-            print(f"  {peer.name:20s} {t:10.4f} s   peer/project = {ratio:8.2f}x")
+            print(f"  {peer.name:20s} {t:10.4f} s   peer/project = {ratio:8.2f}x"
+                  + (_rate(case, t) if peer.work else ""))
             row["peers"][peer.name] = {"seconds": t, "ratio_peer_over_project": ratio}
             if theirs:
                 row["peers"][peer.name]["agreement"] = _agreement(ours, theirs)
         rows.append(row)
     return rows
+
+
+def _rate(case: Case, seconds: float) -> str:
+    if not case.work or seconds <= 0:
+        return ""
+    unit, count = case.work
+    return f"   {count / seconds:.2f} {unit}/s"
 
 
 def _agreement(ours: dict[str, float], theirs: dict[str, float]) -> dict[str, Any]:
