@@ -56,7 +56,9 @@ def _full_figure(project: Path, rec: dict) -> tuple[float, float, float] | None:
         a = _metrics(project, "predictive")["outcomes"][outcome]["predictors"][key].get("auc")
         return (a["auc"], a["ci"]["lower"], a["ci"]["upper"]) if a and "auc" in a else None
     if rec["kind"] == "kappa":
-        a = _metrics(project, "agreement")["summary_risk"]["weighted_kappa"]
+        ag = _metrics(project, "agreement")
+        a = ag["indicators"][rec["indicator"]] if rec.get("indicator") else ag["summary_risk"]
+        a = a["weighted_kappa"]
         return (a["kappa"], a["ci"]["lower"], a["ci"]["upper"]) if "kappa" in a else None
     return None
 
@@ -79,12 +81,13 @@ def test_exact_figures_equal_the_full_data_run(project, bundles):
 
 def test_without_small_cells_every_figure_is_exact(project, sites, tmp_path):
     """k = 1 (no count is small): every table leaves whole, and alpha, the AUCs with their DeLong
-    intervals and the weighted kappa of the pooled bundles equal the full-data run's to 1e-9."""
+    intervals and the weighted kappas (summary judgement and every indicator) of the pooled bundles equal
+    the full-data run's to 1e-9."""
     pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
     checked = set()
     for rec in pooled["key_figures"]:
-        if rec["kind"] in ("omega", "c", "hr"):
-            assert rec["pooling"] == "random-effects"      # omega, C and Cox models cannot be pooled exactly
+        if rec["kind"] in ("omega", "icc", "c", "hr"):
+            assert rec["pooling"] == "random-effects"      # omega, REML ICC, C and Cox models cannot be pooled exactly
             continue
         assert rec["pooling"] == "exact", rec["label"]
         want = _full_figure(project, rec)
@@ -92,8 +95,8 @@ def test_without_small_cells_every_figure_is_exact(project, sites, tmp_path):
             continue
         np.testing.assert_allclose([rec["estimate"], rec["ci_lower"], rec["ci_upper"]], want, rtol=0, atol=1e-9,
                                    err_msg=rec["label"])
-        checked.add(rec["kind"])
-    assert checked == {"alpha", "auc", "kappa"}
+        checked.add(rec["kind"] + (" indicator" if rec.get("indicator") else ""))
+    assert checked == {"alpha", "auc", "kappa", "kappa indicator"}
 
 
 def test_no_bundle_holds_a_case_or_rater_key(project, sites, bundles):
@@ -187,3 +190,26 @@ def test_hazard_ratios_and_c_are_pooled_on_their_log_and_logit_scales(bundles):
         assert rec["k_sites"] == len(sites) and rec["pooling"] == "random-effects"
         c = next(r for r in pooled["key_figures"] if r["label"] == f"{outcome}: Harrell's C of the {label}")
         assert 0.5 < c["estimate"] < 1 and c["scale"] == "logit"
+
+
+def test_icc_and_omega_are_pooled_on_fisher_z_and_bonett_scales(project, bundles):
+    from validation.pipeline.bundle import read_bundle
+    from validation.stats.meta import random_effects
+
+    pooled = pool_bundles(bundles)
+    parts = [read_bundle(b)[1] for b in bundles]
+    full = _metrics(project, "agreement")["domain_icc"]
+    for code in ("BA", "risk_total"):
+        label = f"ICC {code}, REML" if code != "risk_total" else "ICC risk total, REML"
+        rec = next(r for r in pooled["key_figures"] if r["label"] == label)
+        sites = [p["agreement"]["icc"][code] for p in parts if "estimate" in p["agreement"]["icc"][code]]
+        res = random_effects([np.arctanh(e["estimate"]) for e in sites], [e["variance_z"] for e in sites])
+        assert rec["scale"] == "fisher_z" and rec["k_sites"] == len(sites) >= 2
+        assert [rec["estimate"], rec["ci_lower"], rec["ci_upper"]] == pytest.approx(
+            np.tanh([res.estimate, res.ci.lower, res.ci.upper]), rel=1e-12)
+        # near the full-data REML ICC (the same cases, rated within their sites)
+        assert abs(rec["estimate"] - full[code]["reml"]["forms"]["ICC2"]["icc"]) < 0.05
+    for rec in (r for r in pooled["key_figures"] if r["kind"] in ("omega", "alpha", "icc", "kappa", "auc")):
+        assert rec["ci_lower"] <= rec["estimate"] <= rec["ci_upper"], rec["label"]
+        if rec["pooling"] == "random-effects":
+            assert rec["pi_lower"] <= rec["estimate"] <= rec["pi_upper"], rec["label"]

@@ -27,15 +27,38 @@ def test_dvc_repro_pools_the_bundles_named_in_params(project: Path, tmp_path: Pa
     assert "sites.bundles: found 'missing', expected a site bundle in data/bundles/missing/" in bad.stdout + bad.stderr
     params["sites"]["bundles"] = names
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    local = {name: json.loads((project / f"reports/metrics/{name}.json").read_text())
+             for name in ("reliability", "agreement", "summary")}
     run_in(["dvc", "repro", "report"], project)
     pooled = json.loads((project / "reports/metrics/pooled.json").read_text())
-    assert pooled["source"] == "bundles" and pooled["sites"] == names
-    rel = json.loads((project / "reports/metrics/reliability.json").read_text())
+    assert pooled["source"] == "bundles" and pooled["sites"] == names and pooled["synthetic"] is True
     alpha = next(r for r in pooled["key_figures"] if r["label"] == "VERA-2R BA alpha")
     assert alpha["pooling"] == "exact"
-    assert abs(alpha["estimate"] - rel["vera"]["domains"]["BA"]["overall"]["alpha"]["alpha"]) < 1e-9
+    assert abs(alpha["estimate"] - local["reliability"]["vera"]["domains"]["BA"]["overall"]["alpha"]["alpha"]) < 1e-9
+    # pool ran in place of the per-row stages: each wrote its outputs as not run
+    for name in ("data_quality", "reliability", "structure", "agreement", "predictive"):
+        m = json.loads((project / f"reports/metrics/{name}.json").read_text())
+        assert m["not_run"].startswith("not run: sites.source is bundles") and set(m) == {"provenance", "not_run"}
+    # the report and summary.json are built from the pooled figures, each saying how it was pooled
+    summary = json.loads((project / "reports/metrics/summary.json").read_text())
+    recs = {r["id"]: r for r in summary["key_figures"]}
+    kappa = recs["agreement_summary_risk_judgement_weighted_kappa"]
+    assert kappa["pooling"] in ("exact", "random-effects")
+    if kappa["pooling"] == "exact":
+        want = local["agreement"]["summary_risk"]["weighted_kappa"]["kappa"]
+        assert abs(kappa["estimate"] - want) < 1e-9
+    assert recs["agreement_icc_ba_reml"]["pooling"] == "random-effects"
+    assert recs["structure_sq_cfa_of_the_hypothesised_model"]["verdict"] == "not estimable"
+    # the same ids as the local run's summary for what both give
+    assert {"reliability_vera_2r_ba_omega", "agreement_icc_risk_total_reml"} <= (
+        set(recs) & {r["id"] for r in local["summary"]["key_figures"]})
+    assert any(i.startswith("predictive_") and "_auc_of_the_risk_total" in i for i in recs)
+    uses = {u["id"]: u for u in summary["intended_uses"]}
+    assert "SQ CFA of the hypothesised model" in uses["release_decisions"]["undecided"]
     report = (project / "reports/validation_report.html").read_text()
     assert 'id="across-sites"' in report and f"{len(names)} site bundles pooled" in report
+    assert "random-effects meta-analysis of 4 sites" in report and "the site bundles of S1, S2, S3, S4 (pooled)" in report
+    assert report.count("Not run here: the figures come from the site bundles") == 5
     assert "Validation across sites" in (project / "reports/across_sites.html").read_text()
     # a second repro changes nothing
     again = run_in(["dvc", "status"], project)

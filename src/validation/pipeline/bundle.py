@@ -170,9 +170,55 @@ def _cox_per_sd(time: np.ndarray, event: np.ndarray, s: np.ndarray) -> dict:
     return {"estimate": math.exp(term.coef), "log_hr": term.coef, "variance_log": term.se ** 2}
 
 
+def _rating_table(x: np.ndarray, y: np.ndarray, levels: list[int]) -> np.ndarray:
+    table = np.zeros((len(levels), len(levels)), dtype=int)
+    np.add.at(table, (np.searchsorted(levels, x), np.searchsorted(levels, y)), 1)
+    return table
+
+
+def _kappa_entry(name: str, a: pd.Series, b: pd.Series, levels: list[int], p, k: int, withheld: list[str]) -> dict:
+    """The rating table of two raters' paired ratings (whole, or withheld with the reason) and the site's
+    quadratically weighted kappa with its SE."""
+    ok = (a.notna() & b.notna()).to_numpy()
+    x, y = a[ok].astype(int).to_numpy(), b[ok].astype(int).to_numpy()
+    entry: dict[str, Any] = {"levels": levels, "n_pairs": int(ok.sum()), "weights": "quadratic"}
+    if int(ok.sum()) < k:
+        withheld.append(f"{name}: {int(ok.sum())} rated pairs, fewer than {k}; nothing is sent")
+        return {**entry, "withheld": True}
+    table = _rating_table(x, y, levels)
+    if _whole(table, k):
+        entry["table"] = table.tolist()
+    else:
+        withheld.append(f"{name}: rating table withheld ({_small(table, k)} of {table.size} cells "
+                        f"hold 1 to {k - 1} pairs); weighted kappa is pooled by meta-analysis")
+    if int(ok.sum()) >= p.min_targets:
+        try:
+            res = cohen_kappa(x, y, weights="quadratic", levels=levels, ci=p.ci)
+            entry["kappa"] = {"estimate": res.kappa, "se": res.se}
+        except NotEstimable as exc:
+            entry["kappa"] = {"not_estimable": str(exc)}
+    return entry
+
+
+def _icc_entry(res: Mapping, level: float) -> dict:
+    """A site's REML ICC2 (= A,1) with the variance of its Fisher z, from the width of its parametric-
+    bootstrap interval on that scale (the interval is close to symmetric there)."""
+    if "not_estimable" in res:
+        return {"not_estimable": res["not_estimable"]}
+    form = res["forms"]["ICC2"]
+    lo, hi = form["ci"]["lower"], form["ci"]["upper"]
+    if not (-1 < lo < 1 and -1 < hi < 1 and hi > lo):
+        return {"not_estimable": f"not estimable: the site's ICC interval [{lo:.3f}, {hi:.3f}] reaches the "
+                                 "bound of the Fisher z scale"}
+    z = float(norm.ppf(0.5 + level / 2))
+    return {"estimate": form["icc"], "variance_z": ((math.atanh(hi) - math.atanh(lo)) / (2 * z)) ** 2,
+            "n_targets": int(res["n_targets"])}
+
+
 def _agreement_part(t: dict, vera, config: Config, k: int, withheld: list[str]) -> dict:
     from validation.battery.anonymity import anonymise
-    from validation.pipeline.stages.agreement import first_two
+    from validation.battery.scoring import domain_totals
+    from validation.pipeline.stages.agreement import first_two, reml_icc
 
     p = config.agreement
     rat = t["vera_ratings"]
@@ -181,27 +227,16 @@ def _agreement_part(t: dict, vera, config: Config, k: int, withheld: list[str]) 
     anon1 = anon[anon["occasion"] == 1].reset_index(drop=True)
     a, b = first_two(anon1)
     col = vera.summary_column
-    levels = list(range(1, len(vera.summary.codes) + 1))
-    ok = (a[col].notna() & b[col].notna()).to_numpy()
-    x, y = a[col][ok].astype(int).to_numpy(), b[col][ok].astype(int).to_numpy()
-    table = np.zeros((len(levels), len(levels)), dtype=int)
-    np.add.at(table, (np.searchsorted(levels, x), np.searchsorted(levels, y)), 1)
-    entry: dict[str, Any] = {"levels": levels, "n_pairs": int(ok.sum()), "weights": "quadratic"}
-    if int(ok.sum()) < k:
-        withheld.append(f"summary risk judgement: {int(ok.sum())} rated pairs, fewer than {k}; nothing is sent")
-        return {"summary_risk": {**entry, "withheld": True}}
-    if _whole(table, k):
-        entry["table"] = table.tolist()
-    else:
-        withheld.append(f"summary risk judgement: rating table withheld ({_small(table, k)} of {table.size} cells "
-                        f"hold 1 to {k - 1} pairs); weighted kappa is pooled by meta-analysis")
-    if int(ok.sum()) >= p.min_targets:
-        try:
-            res = cohen_kappa(x, y, weights="quadratic", levels=levels, ci=p.ci)
-            entry["kappa"] = {"estimate": res.kappa, "se": res.se}
-        except NotEstimable as exc:
-            entry["kappa"] = {"not_estimable": str(exc)}
-    return {"summary_risk": entry}
+    out: dict[str, Any] = {"summary_risk": _kappa_entry("summary risk judgement", a[col], b[col],
+                                                        list(range(1, len(vera.summary.codes) + 1)), p, k, withheld)}
+    levels = sorted({int(v) for v in vera.rating.scores.values()})
+    out["indicators"] = {item: _kappa_entry(f"indicator {item}", a[item], b[item], levels, p, k, withheld)
+                         for item in vera.indicators}
+    codes = [d.code for d in vera.domains] + ["risk_total"]
+    totals = pd.concat([anon1[["target", "rater"]], domain_totals(anon1, vera, p.not_rated_rule, p.min_rated)], axis=1)
+    out["icc"] = {c: _icc_entry(reml_icc(totals[["target", "rater", c]].copy(), c, p, i), p.ci)
+                  for i, c in enumerate(codes)}
+    return out
 
 
 def _params_used(config: Config) -> dict:
@@ -209,8 +244,17 @@ def _params_used(config: Config) -> dict:
     return {"reliability": {"ci": r.ci, "omega_missing": r.omega_missing, "not_rated_rule": r.not_rated_rule},
             "predictive": {"ci": pr.ci, "outcomes": list(pr.outcomes), "not_rated_rule": pr.not_rated_rule,
                            "min_rated": pr.min_rated, "min_events": pr.min_events},
-            "agreement": {"ci": ag.ci, "min_targets": ag.min_targets},
+            "agreement": {"ci": ag.ci, "min_targets": ag.min_targets, "not_rated_rule": ag.not_rated_rule,
+                          "min_rated": ag.min_rated, "reml_n_boot": ag.reml_n_boot, "seed": ag.seed},
             "k_anonymity": config.validate.k_anonymity}
+
+
+SYNTHETIC_MARK = "SYNTHETIC.md"
+
+
+def is_synthetic_folder(folder: Path) -> bool:
+    """A folder of the synthetic battery (its truth.json), or split from one (its SYNTHETIC.md)."""
+    return (Path(folder) / "truth.json").is_file() or (Path(folder) / SYNTHETIC_MARK).is_file()
 
 
 def make_bundle(folder: Path, out: Path, root: Path, config: Config, site: str | None = None) -> dict:
@@ -245,7 +289,7 @@ def make_bundle(folder: Path, out: Path, root: Path, config: Config, site: str |
         (out / "parts" / f"{name}.json").write_bytes(data)
         hashes[name] = _sha256(data)
     manifest = {
-        "format": FORMAT, "site": label, "package_version": __version__,
+        "format": FORMAT, "site": label, "package_version": __version__, "synthetic": is_synthetic_folder(folder),
         "instruments": {"vera": {"name": vera.name, "sha256": _file_sha256(Path(vera.path))},
                         "sq": {"name": sq.name, "sha256": _file_sha256(Path(sq.path))}},
         "params": _params_used(config),
@@ -278,6 +322,15 @@ def what_leaves(manifest: Mapping, parts: Mapping) -> str:
     sr = parts["agreement"]["summary_risk"]
     lines.append("Agreement, summary risk judgement: "
                  + ("withheld" if sr.get("withheld") else ("rating table, " if "table" in sr else "") + "weighted kappa"))
+    ind = parts["agreement"].get("indicators") or {}
+    if ind:
+        whole = sum("table" in e for e in ind.values())
+        lines.append(f"Agreement, {len(ind)} indicators: {whole} rating tables whole, the others' weighted kappa only "
+                     "(or nothing where fewer than k pairs)")
+    icc = parts["agreement"].get("icc") or {}
+    if icc:
+        lines.append("Agreement, domain and risk totals: the site's REML ICC (A,1) with its variance: "
+                     + ", ".join(f"{c}{'' if 'estimate' in e else ' (not estimable)'}" for c, e in icc.items()))
     lines += ["", "Withheld (the disclosure rule: no count of 1 to k-1 cases leaves the site):"]
     lines += [f"  - {w}" for w in manifest["withheld"]] or ["  nothing"]
     lines += ["", "SHA-256 of every part (manifest.json; its own hash in manifest.sha256):"]
@@ -433,24 +486,48 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
                             "log", [s for s, _ in hrs])
                 out.append({"label": f"{outcome}: hazard ratio per SD of the {what}", "kind": "hr", **rec,
                             "ci_level": ci, "events": sum(e["events"] for s, e in entries if s in dict(hrs))})
-    # agreement: weighted kappa of the summary judgement, exact from the rating tables
-    entries = [p["agreement"]["summary_risk"] for p in parts]
-    label = "summary risk judgement, weighted kappa"
+    # agreement: the REML ICC of each total by meta-analysis on Fisher's z
     min_pairs = int(manifests[0]["params"]["agreement"]["min_targets"])
+    for code in parts[0]["agreement"].get("icc") or {}:
+        ok = [(s, p["agreement"]["icc"][code]) for s, p in zip(sites, parts)
+              if "estimate" in p["agreement"]["icc"].get(code, {})]
+        if ok:
+            label = f"ICC {code}, REML" if code != "risk_total" else "ICC risk total, REML"
+            # the site's variance is on the z scale: undo to_scale's delta factor
+            rec = _meta(ci, [e["estimate"] for _, e in ok],
+                        [e["variance_z"] * (1 - e["estimate"] ** 2) ** 2 for _, e in ok], "fisher_z", [s for s, _ in ok])
+            out.append({"label": label, "kind": "icc", **rec, "ci_level": ci, "k": 2,
+                        "n": sum(e["n_targets"] for _, e in ok)})
+    # weighted kappa of the summary judgement and of each indicator, exact from the rating tables
+    out += _pooled_kappa("summary risk judgement, weighted kappa", sites,
+                         [p["agreement"]["summary_risk"] for p in parts], ci, min_pairs)
+    for item in parts[0]["agreement"].get("indicators") or {}:
+        out += [{**r, "indicator": item} for r in _pooled_kappa(f"indicator {item}, weighted kappa", sites,
+                                                               [p["agreement"]["indicators"][item] for p in parts],
+                                                               ci, min_pairs)]
+    return out
+
+
+def _pooled_kappa(label: str, sites: Sequence[str], entries: Sequence[Mapping], ci: float, min_pairs: int) -> list[dict]:
+    """A weighted kappa from the sites' rating tables added up (exact), else by meta-analysis of the sites'
+    kappas; nothing when neither is possible."""
     if all("table" in e for e in entries) and sum(e["n_pairs"] for e in entries) >= min_pairs:
         table = sum(np.array(e["table"]) for e in entries)
-        res = cohen_kappa(table=table, weights="quadratic", levels=entries[0]["levels"], ci=ci)
-        out.append({"label": label, "kind": "kappa", "estimate": res.kappa, "ci_lower": res.ci.lower,
-                    "ci_upper": res.ci.upper, "ci_level": ci, "n": int(table.sum()), "pooling": "exact",
-                    "k_sites": len(entries), "scale": "identity",
-                    "site_estimates": _sites(sites, [e.get("kappa", {}) for e in entries], lambda x: x["se"] ** 2)})
-    else:
-        ok = [(s, e["kappa"]) for s, e in zip(sites, entries) if "estimate" in e.get("kappa", {})]
-        if ok:
-            rec = _meta(ci, [x["estimate"] for _, x in ok], [x["se"] ** 2 for _, x in ok], "identity", [s for s, _ in ok])
-            out.append({"label": label, "kind": "kappa", **rec, "ci_level": ci,
-                        "n": sum(e["n_pairs"] for e in entries if "kappa" in e)})
-    return out
+        try:
+            res = cohen_kappa(table=table, weights="quadratic", levels=entries[0]["levels"], ci=ci)
+        except NotEstimable:
+            return []
+        return [{"label": label, "kind": "kappa", "estimate": res.kappa, "ci_lower": res.ci.lower,
+                 "ci_upper": res.ci.upper, "ci_level": ci, "n": int(table.sum()), "pooling": "exact",
+                 "k_sites": len(entries), "scale": "identity",
+                 "site_estimates": _sites(sites, [e.get("kappa", {}) for e in entries], lambda x: x["se"] ** 2)}]
+    ok = [(s, e["kappa"]) for s, e in zip(sites, entries) if "estimate" in e.get("kappa", {})
+          and math.isfinite(e["kappa"]["se"]) and e["kappa"]["se"] > 0]
+    if not ok:
+        return []
+    rec = _meta(ci, [x["estimate"] for _, x in ok], [x["se"] ** 2 for _, x in ok], "identity", [s for s, _ in ok])
+    return [{"label": label, "kind": "kappa", **rec, "ci_level": ci,
+             "n": sum(e["n_pairs"] for e in entries if "estimate" in e.get("kappa", {}))}]
 
 
 def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) -> dict:
@@ -477,10 +554,10 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
             v = VD.judge_estimate(f["kind"], f["estimate"], f.get("ci_lower"), f.get("ci_upper"), thr,
                                   level=f.get("ci_level"), n=f.get("n"), k=f.get("k"), events=f.get("events"))
         area = {"alpha": "reliability", "omega": "reliability", "auc": "predictive", "c": "predictive",
-                "hr": "predictive", "kappa": "agreement"}[f["kind"]]
+                "hr": "predictive", "kappa": "agreement", "icc": "agreement"}[f["kind"]]
         records.append({"id": record_id(area, f["label"]), "area": area, **f, "verdict": v.outcome,
                         "reason": v.reason})
-    return {"sites": [m["site"] for m in manifests],
+    return {"sites": [m["site"] for m in manifests], "synthetic": any(m.get("synthetic") for m in manifests),
             "withheld": {m["site"]: m["withheld"] for m in manifests},
             "key_figures": records}
 
@@ -495,6 +572,7 @@ def split_by_site(folder: Path, out: Path) -> list[Path]:
             raise BundleError(f"{folder}: {name}.csv expected")
         tables[name] = pd.read_csv(f, dtype=str, keep_default_na=False)
     folders = []
+    synthetic = is_synthetic_folder(folder)
     for site, cases in tables["cases"].groupby("site", sort=True):
         dest = out / str(site)
         dest.mkdir(parents=True, exist_ok=True)
@@ -503,5 +581,8 @@ def split_by_site(folder: Path, out: Path) -> list[Path]:
         for name in ("vera_ratings", "sq_responses", "outcomes"):
             t = tables[name]
             t[t["case_id"].isin(ids)].to_csv(dest / f"{name}.csv", index=False)
+        if synthetic:
+            (dest / SYNTHETIC_MARK).write_text(f"# Synthetic\n\nSite {site}'s rows of the synthetic battery in {folder}: "
+                                               "simulated cases, no real person.\n", encoding="utf-8")
         folders.append(dest)
     return folders

@@ -127,6 +127,13 @@ def what_leaves_page(manifest: Mapping, parts: Mapping) -> str:
     rows.append(["agreement", "summary risk judgement",
                  "nothing (too few pairs)" if sr.get("withheld") else
                  ("rating table, " if "table" in sr else "") + "weighted kappa with its standard error"])
+    for item, e in (parts["agreement"].get("indicators") or {}).items():
+        rows.append(["agreement", f"indicator {item}",
+                     "nothing (too few pairs)" if e.get("withheld") else
+                     ("rating table, " if "table" in e else "") + "weighted kappa with its standard error"])
+    for code, e in (parts["agreement"].get("icc") or {}).items():
+        rows.append(["agreement", f"ICC {code.replace('_', ' ')}",
+                     "REML ICC (A,1) with the variance of its Fisher z" if "estimate" in e else "nothing (not estimable)"])
     sections = [
         V.section("leaves", V.Heading(2, V.line("What leaves the site")),
                   V.Para(V.line(f"Aggregates only: no case key, rater key, free text or date. From {c['cases']} cases, "

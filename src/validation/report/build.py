@@ -27,8 +27,8 @@ from validation.report.rules import DEFAULTS, merge_params
 from validation.report.verdicts import judge
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
                                         reliability_section, structure_section, version_section)
-from validation.report.summary import (g, key_figures, next_study_rows, planning_section, summary_records,
-                                      summary_section)
+from validation.report.summary import (from_bundles, g, key_figures, next_study_rows, planning_section,
+                                      summary_records, summary_section)
 
 __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists", "compare", "flatten", "judge",
            "merge_params", "DEFAULTS"]
@@ -80,16 +80,20 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
                    "hidden too (*); a rate is hidden with its count. ", _version_line(metrics, version))
     uses = judge_uses(figures, p)
     pooled = across_sites_section(metrics.get("pooled"))
+    if from_bundles(metrics):       # the per-row stages did not run: the pooled figures are the report's
+        details = [pooled_instead_section(anchor, title) for anchor, title in DETAILS]
+    else:
+        details = [data_section(metrics.get("data_quality") or {}, k),
+                   reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
+                   structure_section(metrics.get("structure") or {}, figs, p, fig, k),
+                   agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
+                   predictive_section(metrics.get("predictive") or {}, figs, p, fig, k)]
     sections = [
         (bottom_line_section(uses, k, is_synthetic(metrics), judgement_vs_total(metrics.get("predictive") or {})),
          limitations_section(lims)),
         summary_section(figures, k, p, digest),
         *([pooled] if pooled is not None else []),
-        data_section(metrics.get("data_quality") or {}, k),
-        reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
-        structure_section(metrics.get("structure") or {}, figs, p, fig, k),
-        agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
-        predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
+        *details,
         planning_section(figures, k, metrics.get("plan"),
                          fig(figs, "plan/decided.svg", "Probability of a decided verdict (meets or does not meet) "
                              "against the number of cases, by simulation on the battery's generator")
@@ -119,6 +123,18 @@ def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) ->
                    for r in judgement_vs_total(metrics.get("predictive") or {})]
     return {"intended_uses": [u.record() for u in judge_uses(figures, p)], "key_figures": records,
             "judgement_vs_total": comparisons, "estimates": {r["id"]: r["estimate"] for r in records}}
+
+
+DETAILS = (("data", "Data"), ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),
+           ("agreement", "Inter-rater agreement"), ("predictive", "Predictive validity"))
+
+
+def pooled_instead_section(anchor: str, title: str) -> V.Section:
+    """A detail section of a report built from site bundles: the case-level analysis was not run here."""
+    return V.section(anchor, V.Heading(2, V.line(title)),
+                     V.Para(V.line("Not run here: the figures come from the site bundles (sites.source: bundles in "
+                                   "params.yaml); each site's analysis stayed at the site. The pooled figures are in ",
+                                   V.link("Across sites", "across-sites"), " and in the key figures above.")))
 
 
 def _version_line(metrics: Mapping[str, Mapping], version: Mapping | None) -> V.Line:

@@ -28,7 +28,16 @@ def input_dir(metrics: Mapping) -> str | None:
     return g(metrics, "data_quality", "provenance", "params", "validate", "input_dir")
 
 
+def input_source(metrics: Mapping) -> V.Line:
+    """Where the figures come from, in words: the input folder, or the site bundles pooled."""
+    if g(metrics, "pooled", "source") == "bundles":
+        return V.line(f"the site bundles of {', '.join(g(metrics, 'pooled', 'sites') or [])} (pooled)")
+    return V.line("the folder ", V.code(input_dir(metrics)))
+
+
 def is_synthetic(metrics: Mapping) -> bool:
+    if g(metrics, "pooled", "source") == "bundles":
+        return bool(g(metrics, "pooled", "synthetic"))
     d = input_dir(metrics)
     return bool(d) and any("synthetic" in part.lower() for part in PurePosixPath(str(d)).parts)
 
@@ -52,7 +61,7 @@ def limitations(metrics: Mapping[str, Mapping], figs: list[KeyFigure], p: Mappin
     out: list[Limitation] = []
     if is_synthetic(metrics):
         out.append(Limitation("synthetic", V.line(
-            V.b("SYNTHETIC DATA."), " The input folder is ", V.code(input_dir(metrics)), ": every number in "
+            V.b("SYNTHETIC DATA."), " The input is ", input_source(metrics), ": every number in "
             "this report describes simulated cases. No conclusion about the real battery follows from it.")))
     if is_placeholder(metrics):
         out.append(Limitation("placeholder", V.line(
@@ -185,5 +194,5 @@ def limitations_section(items: list[Limitation]) -> V.Section:
 def alarm(metrics: Mapping) -> V.Line | None:
     if not is_synthetic(metrics):
         return None
-    return V.line("SYNTHETIC DATA: the input is ", V.code(input_dir(metrics)), ". This report demonstrates the "
+    return V.line("SYNTHETIC DATA: the input is ", input_source(metrics), ". This report demonstrates the "
                   "analysis on simulated cases; no conclusion about the real battery follows from it.")

@@ -49,6 +49,7 @@ class KeyFigure:
     n_method: str = ""              # ... and the closed form behind that number
     criterion: str = ""             # the group of the bottom line it counts for (report.rules.CRITERIA)
     outcome: str = ""               # predictive figures: the outcome
+    pooling: str = ""               # from site bundles: "exact" or "random-effects" ("" for one folder's data)
 
     @property
     def width(self) -> float | None:
@@ -245,31 +246,35 @@ def agreement_figures(m: Mapping, p: Mapping) -> list[KeyFigure]:
     for code, ind in (g(m, "indicators") or {}).items():
         wkd = g(ind, "weighted_kappa")
         if isinstance(wkd, Mapping) and H.is_num(wkd.get("kappa")):
-            kappas.append((code, wkd))
+            kappas.append((code, wkd["kappa"], g(wkd, "ci", "lower"), g(wkd, "ci", "upper"),
+                           wkd.get("n_pairs", wkd.get("n"))))
     if g(m, "indicators"):
-        if not kappas:
-            out.append(KeyFigure("agreement", "indicators, weighted kappa range", verdict=NE,
-                                 criterion="agreement_indicators",
-                                 reason="no indicator kappa estimable", anchor="agreement-indicators"))
-        else:
-            n_ind = len(g(m, "indicators"))
-            vs = [VD.judge_estimate("kappa", w["kappa"], g(w, "ci", "lower"), g(w, "ci", "upper"), t["kappa"],
-                                    n=w.get("n_pairs", w.get("n"))).outcome for _, w in kappas]
-            vals = [w["kappa"] for _, w in kappas]
-            lo_code = min(kappas, key=lambda cw: cw[1]["kappa"])[0]
-            hi_code = max(kappas, key=lambda cw: cw[1]["kappa"])[0]
-            outcomes = vs + [NE] * (n_ind - len(kappas))
-            v = VD.many(outcomes, float(p["indicator_fail_share"]))
-            below = sum(x < t["kappa"]["min"] for x in vals) if "min" in t["kappa"] else 0
-            out.append(KeyFigure(
-                "agreement", f"{n_ind} indicators, weighted kappa range", criterion="agreement_indicators",
-                threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v.outcome,
-                reason=f"{v.reason}: {VD.tally(outcomes)}; {below} of {n_ind} point estimates below "
-                       f"{VD.cutoff_text(t['kappa']['min'])}" if "min" in t["kappa"] else f"{v.reason}: {VD.tally(outcomes)}",
-                display=f"{H.num(min(vals))} ({lo_code}) to {H.num(max(vals))} ({hi_code}); "
-                        f"median {H.num(statistics.median(vals))}",
-                anchor="agreement-indicators"))
+        out.append(indicator_range_figure(kappas, len(g(m, "indicators")), p))
     return out
+
+
+def indicator_range_figure(kappas: list[tuple], n_ind: int, p: Mapping, pooling: str = "") -> KeyFigure:
+    """One key figure for the indicators' weighted kappas (``(code, kappa, lower, upper, n)`` each, of
+    ``n_ind`` indicators): their range and median, judged by the share that does not meet."""
+    t = p["thresholds"]
+    if not kappas:
+        return KeyFigure("agreement", "indicators, weighted kappa range", verdict=NE, criterion="agreement_indicators",
+                         reason="no indicator kappa estimable", anchor="agreement-indicators", pooling=pooling)
+    vs = [VD.judge_estimate("kappa", est, lo, hi, t["kappa"], n=n).outcome for _, est, lo, hi, n in kappas]
+    vals = [est for _, est, _, _, _ in kappas]
+    lo_code = min(kappas, key=lambda c: c[1])[0]
+    hi_code = max(kappas, key=lambda c: c[1])[0]
+    outcomes = vs + [NE] * (n_ind - len(kappas))
+    v = VD.many(outcomes, float(p["indicator_fail_share"]))
+    below = sum(x < t["kappa"]["min"] for x in vals) if "min" in t["kappa"] else 0
+    return KeyFigure(
+        "agreement", f"{n_ind} indicators, weighted kappa range", criterion="agreement_indicators",
+        threshold=threshold_text(t["kappa"]) + " each", source=t["kappa"]["source"], verdict=v.outcome,
+        reason=f"{v.reason}: {VD.tally(outcomes)}; {below} of {n_ind} point estimates below "
+               f"{VD.cutoff_text(t['kappa']['min'])}" if "min" in t["kappa"] else f"{v.reason}: {VD.tally(outcomes)}",
+        display=f"{H.num(min(vals))} ({lo_code}) to {H.num(max(vals))} ({hi_code}); "
+                f"median {H.num(statistics.median(vals))}",
+        anchor="agreement-indicators", pooling=pooling)
 
 
 PREDICTIVE_KEYS = (("risk_total", "risk total"), ("summary_risk", "summary judgement"))
@@ -302,9 +307,64 @@ def _in(criterion: str, figs: list[KeyFigure]) -> list[KeyFigure]:
     return [f if f.criterion else dataclasses.replace(f, criterion=criterion) for f in figs]
 
 
+POOLED_CRITERIA = {"omega": "reliability", "icc": "agreement_totals", "kappa": "agreement_judgement",
+                   "auc": "discrimination"}
+NOT_POOLED = ("site bundles do not carry the item responses that the factor models need; fitting them from the "
+              "sites' pooled moments is not built yet")
+
+
+def from_bundles(metrics: Mapping[str, Mapping]) -> bool:
+    """Whether the figures come from pooled site bundles (``sites.source: bundles``)."""
+    return g(metrics, "pooled", "source") == "bundles"
+
+
+def pooled_key_figures(pooled: Mapping, p: Mapping) -> list[KeyFigure]:
+    """The key figures of pooled site bundles (``reports/metrics/pooled.json``), judged by the one rule:
+    omega, the REML ICCs, the weighted kappas (the indicators' as one range) and the AUCs; the figures
+    no bundle carries (factor structure, invariance) are not estimable, with the reason."""
+    t = p["thresholds"]
+    out: list[KeyFigure] = []
+    indicators = []
+    for r in pooled.get("key_figures") or []:
+        kind = r.get("kind")
+        if kind not in POOLED_CRITERIA:
+            continue                      # alpha is in the Across sites section; C and hazard ratios have no cut-off
+        how = "exact" if r.get("pooling") == "exact" else "random-effects"
+        note = (f"pooled exactly from {r.get('k_sites')} sites" if how == "exact" else
+                f"random-effects meta-analysis of {r.get('k_sites')} sites, I\u00b2 {H.num(r.get('i2'), 0)}%")
+        if r.get("indicator"):
+            indicators.append((r["indicator"], r["estimate"], r.get("ci_lower"), r.get("ci_upper"), r.get("n")))
+            continue
+        criterion = POOLED_CRITERIA[kind]
+        v = VD.judge_estimate(kind, r["estimate"], r.get("ci_lower"), r.get("ci_upper"), t[kind],
+                              level=r.get("ci_level"), n=r.get("n"), k=r.get("k"), events=r.get("events"))
+        outcome = r["label"].split(":")[0] if kind == "auc" else ""
+        out.append(KeyFigure(r.get("area", ""), r["label"], r["estimate"], r.get("ci_lower"), r.get("ci_upper"),
+                             r.get("ci_level"), r.get("n"), "pairs" if kind == "kappa" else "", r.get("events"),
+                             threshold_text(t[kind]), t[kind].get("source", ""), v.outcome, v.reason, note=note,
+                             anchor="across-sites", cutoff=cutoff_of(t[kind]), null_value=NULL_VALUES.get(kind),
+                             n_to_decide=v.n_to_decide, n_method=v.n_method, criterion=criterion, outcome=outcome,
+                             pooling=how))
+    if indicators:
+        exact = all(r.get("pooling") == "exact" for r in pooled["key_figures"] if r.get("indicator"))
+        out.append(dataclasses.replace(
+            indicator_range_figure(indicators, len(indicators), p, "exact" if exact else "random-effects"),
+            anchor="across-sites", note="each pooled exactly from the sites' rating tables" if exact else
+            "pooled from the sites' rating tables where whole, else by random-effects meta-analysis"))
+    for criterion, label in (("structure", "SQ CFA of the hypothesised model"),
+                             ("invariance", "SQ and VERA-2R invariance across sites and languages")):
+        out.append(KeyFigure(criterion, label, verdict=NE, reason=NOT_POOLED, criterion=criterion,
+                             anchor="across-sites", source=t["cfi"].get("source", "")))
+    order = [a for a, _, _ in AREAS]
+    return sorted(out, key=lambda f: order.index(f.area) if f.area in order else len(order))
+
+
 def key_figures(metrics: Mapping[str, Mapping], p: Mapping) -> list[KeyFigure]:
     """The executive summary's key figures, each judged by the one rule and tagged with the
-    bottom-line criterion it counts for."""
+    bottom-line criterion it counts for: those of the pooled site bundles when the figures come from
+    them (``sites.source: bundles``), else those of the stages' metrics."""
+    if from_bundles(metrics):
+        return pooled_key_figures(metrics["pooled"], p)
     return (reliability_figures(metrics.get("reliability") or {}, p)
             + _in("structure", structure_figures(metrics.get("structure") or {}, p))
             + _in("invariance", invariance_figures(metrics.get("structure") or {}, p))
@@ -343,6 +403,7 @@ def summary_records(figs: list[KeyFigure], k: int) -> list[dict]:
             "n": n if n is None or n >= k else None,
             "null_value": f.null_value, "cutoff": f.cutoff, "cutoff_source": f.source or None,
             "verdict": f.verdict,
+            **({"pooling": f.pooling} if f.pooling else {}),
         })
     return out
 

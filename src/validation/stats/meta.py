@@ -363,11 +363,20 @@ def pooled_on_scale(estimates: Sequence[float], variances: Sequence[float], tran
     >>> out = pooled_on_scale([0.71, 0.64, 0.78], [0.0021, 0.0034, 0.0029], "logit")
     >>> round(out["estimate"], 3), out["k_sites"]
     (0.706, 3)
+
+    On Bonett's scale ``ln(1 - alpha)``, which falls as alpha rises, the ends come back in order:
+
+    >>> out = pooled_on_scale([0.81, 0.85, 0.78], [0.0004, 0.0003, 0.0006], "bonett")
+    >>> out["ci_lower"] < out["estimate"] < out["ci_upper"]
+    True
     """
     pairs = [to_scale(e, v, transform) for e, v in zip(estimates, variances)]
     res = random_effects([p[0] for p in pairs], [p[1] for p in pairs], **kw)
     back = _transform(transform)[1]
-    return {"estimate": back(res.estimate), "ci_lower": back(res.ci.lower), "ci_upper": back(res.ci.upper),
+    # a decreasing transform (Bonett's ln(1 - alpha)) swaps the ends of an interval
+    ci_lower, ci_upper = sorted((back(res.ci.lower), back(res.ci.upper)))
+    pi_lower, pi_upper = sorted((back(res.pi.lower), back(res.pi.upper)))
+    return {"estimate": back(res.estimate), "ci_lower": ci_lower, "ci_upper": ci_upper,
             "tau2": res.tau2, "i2": res.i2, "q": res.q, "q_p": res.q_pvalue,
-            "pi_lower": back(res.pi.lower), "pi_upper": back(res.pi.upper), "k_sites": res.k, "scale": transform,
+            "pi_lower": pi_lower, "pi_upper": pi_upper, "k_sites": res.k, "scale": transform,
             "method": res.method, "test": res.test, "weights": list(res.weights), "notes": list(res.notes)}

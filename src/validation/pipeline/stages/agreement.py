@@ -57,6 +57,7 @@ from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.progress import progress
 from validation.pipeline.provenance import provenance
+from validation.pipeline.sites import pooling_instead
 from validation.report.methods import agreement_method, interpretation_bands, rating_design
 
 FIG = "reports/figures/agreement"
@@ -280,6 +281,8 @@ def _reml_sd(res: Mapping) -> float | None:
 
 
 def run(root: Path, config: Config) -> None:
+    if pooling_instead(root, config, "agreement", METRICS, [FIG], [FOREST_CSV], sections=("instruments", "agreement")):
+        return
     p = config.agreement
     vera, _ = load_instruments(root, config)
     t = read_clean(root, config)

@@ -35,6 +35,7 @@ from validation.pipeline.progress import progress
 from validation.pipeline.publish import protect_curve, protect_outcome
 from validation.stats.calibration import logistic_calibration
 from validation.pipeline.provenance import provenance
+from validation.pipeline.sites import pooling_instead
 from validation.report.methods import predictive_method
 
 FIG = "reports/figures/predictive"
@@ -325,6 +326,9 @@ def comparisons_block(d: pd.DataFrame, pairs: list[tuple[str, str]], direction: 
 
 
 def run(root: Path, config: Config) -> None:
+    if pooling_instead(root, config, "predictive", METRICS, [FIG], [ROC_CSV, KM_CSV],
+                       sections=("instruments", "predictive")):
+        return
     st = config.predictive
     vera, sq = load_instruments(root, config)
     t = read_clean(root, config)

@@ -15,6 +15,7 @@ from validation.pipeline.common import StageError, load_instruments
 from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.provenance import provenance
+from validation.pipeline.sites import pooling_instead
 from validation.report.figures import save_svg
 from validation.report.figures.reliability import reliability_figures
 from validation.report.methods import reliability_method
@@ -41,6 +42,9 @@ def _alpha_only(items: pd.DataFrame, p: dict) -> dict:
 
 
 def run(root: Path, config: Config) -> None:
+    if pooling_instead(root, config, "reliability", "reports/metrics/reliability.json", [FIG],
+                       sections=("instruments", "reliability")):
+        return
     p = config.reliability
     if p.not_rated_rule not in MISSING:
         raise StageError(f"reliability.not_rated_rule must be one of {sorted(MISSING)}, found {p.not_rated_rule!r}")

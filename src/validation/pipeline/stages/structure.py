@@ -17,6 +17,7 @@ from validation.pipeline.common import load_instruments
 from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.provenance import provenance
+from validation.pipeline.sites import pooling_instead
 from validation.report.figures import save_svg
 from validation.report.figures.structure import scree_csv, structure_figures
 from validation.report.methods import structure_method
@@ -198,6 +199,9 @@ def _efa_block(items, sq, p) -> tuple[dict, Any, dict, dict]:
 
 
 def run(root: Path, config: Config) -> None:
+    if pooling_instead(root, config, "structure", "reports/metrics/structure.json", [FIG], ["reports/plots/scree.csv"],
+                       sections=("instruments", "structure")):
+        return
     p = config.structure
     vera, sq = load_instruments(root, config)
     t = read_clean(root, config)

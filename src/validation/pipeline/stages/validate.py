@@ -13,6 +13,7 @@ from validation.pipeline.common import StageError, load_instruments
 from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs, dumps
 from validation.pipeline.provenance import provenance
+from validation.pipeline.sites import pooling_instead
 
 PROBLEMS_JSON = Path("reports/validation_problems.json")
 PROBLEMS_TXT = Path("reports/validation_problems.txt")
@@ -20,6 +21,9 @@ TABLES = ("cases", "vera_ratings", "sq_responses", "outcomes")
 
 
 def run(root: Path, config: Config) -> None:
+    if pooling_instead(root, config, "validate", "reports/metrics/data_quality.json", [config.validate.output_dir],
+                       sections=("instruments", "validate")):
+        return
     vera, sq = load_instruments(root, config)
     p = config.validate
     src = root / p.input_dir
