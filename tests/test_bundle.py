@@ -24,6 +24,8 @@ def sites(project: Path, tmp_path_factory) -> list[Path]:
 
 def _bundles(project: Path, sites: list[Path], out: Path, k: int | None = None) -> list[Path]:
     config = load_config(project)
+    # fewer REML bootstrap refits than the default 1,000: the tests check how the sites' ICCs are pooled
+    config = config.with_section("agreement", config.agreement.model_copy(update={"reml_n_boot": 200}))
     if k is not None:
         config = config.with_section("validate", config.validate.model_copy(update={"k_anonymity": k}))
     paths = []
@@ -213,3 +215,36 @@ def test_icc_and_omega_are_pooled_on_fisher_z_and_bonett_scales(project, bundles
         assert rec["ci_lower"] <= rec["estimate"] <= rec["ci_upper"], rec["label"]
         if rec["pooling"] == "random-effects":
             assert rec["pi_lower"] <= rec["estimate"] <= rec["pi_upper"], rec["label"]
+
+
+def test_the_sq_model_from_pooled_moments_equals_its_fit_to_the_complete_cases_together(project, sites, bundles):
+    from validation.battery.contract import load_tables
+    from validation.battery.scoring import sq_keyed
+    from validation.pipeline.common import load_instruments
+    from validation.pipeline.stages.structure import measurement_model
+    from validation.stats.cfa import cfa
+    from validation.stats.results import to_dict
+
+    pooled = pool_bundles(bundles)
+    model = next(m for m in pooled["models"] if m["kind"] == "cfa")
+    config = load_config(project)
+    vera, sq = load_instruments(project, config)
+    t = load_tables(project / "data" / "synthetic", vera, sq, k_anonymity=config.validate.k_anonymity)
+    sq1 = t.sq_responses[t.sq_responses["occasion"] == 1]
+    complete = sq_keyed(sq1, sq).astype(float).dropna()
+    want = to_dict(cfa(measurement_model(sq), complete, missing="listwise", modindices=None))["fit"]
+    assert model["pooling"] == "exact" and model["n"] == len(complete) and model["k_sites"] == len(bundles)
+    for key, value in model["fit"].items():
+        assert value == pytest.approx(want[key], rel=1e-9, abs=1e-12), key
+    # the sites' missing-data patterns with fewer than k cases stay home: the note says FIML is not possible
+    assert "complete cases of every site (listwise)" in model["note"]
+    assert "full-information ML across sites is not possible" in model["note"]
+    # loadings: each site's standardised loading where its FIML fit is estimable (else the reason is sent),
+    # pooled on Fisher's z from two sites on
+    from validation.pipeline.bundle import read_bundle
+
+    site_loadings = [read_bundle(b)[1]["structure"]["sq"]["std_loadings"] for b in bundles]
+    assert all(isinstance(x, list) or x["not_estimable"].startswith("not estimable") for x in site_loadings)
+    fitted = sum(isinstance(x, list) for x in site_loadings)
+    assert (len(pooled["loadings"]) > 0) == (fitted >= 2)
+    assert all(r["scale"] == "fisher_z" and r["k_sites"] >= 2 for r in pooled["loadings"])

@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -46,9 +48,9 @@ from validation.stats.survival import cox
 from validation.stats.reliability import omega
 from validation.stats.results import NotEstimable
 
-FORMAT = "validation-site-bundle/1"
+FORMAT = "validation-site-bundle/2"
 PREDICTOR_LABELS = {"risk_total": "risk total", "summary_risk": "summary judgement"}   # as the report names them
-PARTS = ("reliability", "predictive", "agreement")
+PARTS = ("reliability", "predictive", "agreement", "structure")
 
 
 class BundleError(ValueError):
@@ -234,9 +236,50 @@ def _agreement_part(t: dict, vera, config: Config, k: int, withheld: list[str]) 
                          for item in vera.indicators}
     codes = [d.code for d in vera.domains] + ["risk_total"]
     totals = pd.concat([anon1[["target", "rater"]], domain_totals(anon1, vera, p.not_rated_rule, p.min_rated)], axis=1)
-    out["icc"] = {c: _icc_entry(reml_icc(totals[["target", "rater", c]].copy(), c, p, i), p.ci)
-                  for i, c in enumerate(codes)}
+    # the REML bootstraps run side by side in threads (numpy releases the GIL), each with its own seed
+    with ThreadPoolExecutor(max_workers=max(1, min(len(codes), os.cpu_count() or 1))) as pool:
+        fits = {c: pool.submit(reml_icc, totals[["target", "rater", c]].copy(), c, p, i) for i, c in enumerate(codes)}
+        out["icc"] = {c: _icc_entry(f.result(), p.ci) for c, f in fits.items()}
     return out
+
+
+def _missing_patterns(x: pd.DataFrame) -> np.ndarray:
+    """Cases in each missing-data pattern of the items (complete rows included, empty rows not)."""
+    answered = x.notna().to_numpy()
+    answered = answered[answered.any(axis=1)]
+    _, counts = np.unique(answered, axis=0, return_counts=True)
+    return counts
+
+
+def _structure_part(t: dict, sq, config: Config, k: int, withheld: list[str]) -> dict:
+    """The SQ items' complete-case moments (count, sums, cross-products: the ML CFA of all sites' complete cases
+    from their sum) and the site's own standardised loadings with their SEs (full-information ML)."""
+    from validation.pipeline.stages.structure import measurement_model
+    from validation.stats.cfa import cfa
+    from validation.stats.results import to_dict
+
+    sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1]
+    x = sq_keyed(sq1, sq).astype(float)
+    model = measurement_model(sq)
+    complete = x.dropna()
+    patterns = _missing_patterns(x)
+    entry: dict[str, Any] = {"model": model, "items": list(x.columns), "n_answered": int(len(x)),
+                             "n_patterns": int(patterns.size), "n_patterns_small": _small(patterns, k)}
+    if len(complete) >= k:
+        v = complete.to_numpy()
+        entry["moments"] = {"n": int(len(v)), "sums": v.sum(axis=0).tolist(), "cross": (v.T @ v).tolist()}
+    else:
+        withheld.append(f"SQ items: {len(complete)} complete cases, fewer than {k}; no moments are sent")
+    if entry["n_patterns_small"]:
+        withheld.append(f"SQ items: {entry['n_patterns_small']} of {patterns.size} missing-data patterns hold 1 to "
+                        f"{k - 1} cases; pattern moments are not sent, so the pooled CFA uses complete cases")
+    try:
+        d = to_dict(cfa(model, x, missing=config.structure.cfa_missing, modindices=None))
+        entry["std_loadings"] = [{"factor": q["lhs"], "item": q["rhs"], "estimate": q["std_all"], "se": q["std_se"]}
+                                 for q in d["parameters"] if q["op"] == "=~"]
+    except NotEstimable as exc:
+        entry["std_loadings"] = {"not_estimable": str(exc)}
+    return {"sq": entry}
 
 
 def _params_used(config: Config) -> dict:
@@ -246,6 +289,7 @@ def _params_used(config: Config) -> dict:
                            "min_rated": pr.min_rated, "min_events": pr.min_events},
             "agreement": {"ci": ag.ci, "min_targets": ag.min_targets, "not_rated_rule": ag.not_rated_rule,
                           "min_rated": ag.min_rated, "reml_n_boot": ag.reml_n_boot, "seed": ag.seed},
+            "structure": {"cfa_missing": config.structure.cfa_missing},
             "k_anonymity": config.validate.k_anonymity}
 
 
@@ -278,7 +322,8 @@ def make_bundle(folder: Path, out: Path, root: Path, config: Config, site: str |
     withheld: list[str] = []
     parts = {"reliability": _reliability_part(t, vera, sq, config, k, withheld),
              "predictive": _predictive_part(t, vera, sq, config, k, withheld),
-             "agreement": _agreement_part(t, vera, config, k, withheld)}
+             "agreement": _agreement_part(t, vera, config, k, withheld),
+             "structure": _structure_part(t, sq, config, k, withheld)}
     out.mkdir(parents=True, exist_ok=True)
     if any(out.iterdir()):
         raise BundleError(f"{out} is not empty: write a bundle to a new folder")
@@ -331,6 +376,10 @@ def what_leaves(manifest: Mapping, parts: Mapping) -> str:
     if icc:
         lines.append("Agreement, domain and risk totals: the site's REML ICC (A,1) with its variance: "
                      + ", ".join(f"{c}{'' if 'estimate' in e else ' (not estimable)'}" for c, e in icc.items()))
+    sqs = (parts.get("structure") or {}).get("sq")
+    if sqs:
+        lines.append("Structure, SQ items: " + ("complete-case count, sums and cross-products, " if "moments" in sqs
+                                                else "") + "the site's standardised loadings with their SEs")
     lines += ["", "Withheld (the disclosure rule: no count of 1 to k-1 cases leaves the site):"]
     lines += [f"  - {w}" for w in manifest["withheld"]] or ["  nothing"]
     lines += ["", "SHA-256 of every part (manifest.json; its own hash in manifest.sha256):"]
@@ -498,6 +547,9 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
                         [e["variance_z"] * (1 - e["estimate"] ** 2) ** 2 for _, e in ok], "fisher_z", [s for s, _ in ok])
             out.append({"label": label, "kind": "icc", **rec, "ci_level": ci, "k": 2,
                         "n": sum(e["n_targets"] for _, e in ok)})
+    # the SQ model: ML CFA of all sites' complete cases from their added moments; loadings by meta-analysis
+    if "structure" in parts[0]:
+        out += _pooled_cfa(sites, [p["structure"]["sq"] for p in parts], ci)
     # weighted kappa of the summary judgement and of each indicator, exact from the rating tables
     out += _pooled_kappa("summary risk judgement, weighted kappa", sites,
                          [p["agreement"]["summary_risk"] for p in parts], ci, min_pairs)
@@ -505,6 +557,50 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
         out += [{**r, "indicator": item} for r in _pooled_kappa(f"indicator {item}, weighted kappa", sites,
                                                                [p["agreement"]["indicators"][item] for p in parts],
                                                                ci, min_pairs)]
+    return out
+
+
+CFA_FIT = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr")
+
+
+def _pooled_cfa(sites: Sequence[str], entries: Sequence[Mapping], ci: float) -> list[dict]:
+    """The SQ model fitted by ML to the sites' complete cases from their summed moments (the same fit as on
+    those cases together), and each standardised loading pooled by meta-analysis of the sites' loadings."""
+    from validation.stats.cfa import cfa
+    from validation.stats.results import to_dict
+
+    out: list[dict] = []
+    if all("moments" in e for e in entries):
+        items = entries[0]["items"]
+        n = sum(e["moments"]["n"] for e in entries)
+        sums = sum(np.array(e["moments"]["sums"]) for e in entries)
+        cross = sum(np.array(e["moments"]["cross"]) for e in entries)
+        mean = sums / n
+        cov = (cross - n * np.outer(mean, mean)) / (n - 1)
+        small = sum(e["n_patterns_small"] for e in entries)
+        note = ("complete cases of every site (listwise)" + (
+            f": {small} site missing-data pattern(s) hold fewer than k cases, so full-information ML across sites "
+            "is not possible" if small else ""))
+        try:
+            # no mean structure, as the full-data CFA (its means are saturated: they change no fit but SRMR's)
+            d = to_dict(cfa(entries[0]["model"], sample_cov=pd.DataFrame(cov, index=items, columns=items),
+                            sample_nobs=int(n), modindices=None))
+            out.append({"label": "SQ CFA of the hypothesised model", "kind": "cfa", "pooling": "exact",
+                        "k_sites": len(entries), "n": int(n), "fit": {key: d["fit"].get(key) for key in CFA_FIT},
+                        "converged": d["converged"], "note": note})
+        except NotEstimable as exc:
+            out.append({"label": "SQ CFA of the hypothesised model", "kind": "cfa", "pooling": "exact",
+                        "k_sites": len(entries), "n": int(n), "not_estimable": str(exc), "note": note})
+    loads = [(s, e["std_loadings"]) for s, e in zip(sites, entries) if isinstance(e.get("std_loadings"), list)]
+    if len(loads) >= 2:
+        for i, first in enumerate(loads[0][1]):
+            ok = [(s, ls[i]) for s, ls in loads if ls[i]["se"] is not None and np.isfinite(ls[i]["se"])
+                  and ls[i]["se"] > 0 and abs(ls[i]["estimate"]) < 1]
+            if len(ok) < 2:
+                continue
+            rec = _meta(ci, [x["estimate"] for _, x in ok], [x["se"] ** 2 for _, x in ok], "fisher_z", [s for s, _ in ok])
+            out.append({"label": f"SQ {first['factor']} =~ {first['item']}, standardised loading", "kind": "loading",
+                        **rec, "ci_level": ci, "factor": first["factor"], "item": first["item"]})
     return out
 
 
@@ -531,7 +627,8 @@ def _pooled_kappa(label: str, sites: Sequence[str], entries: Sequence[Mapping], 
 
 
 def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) -> dict:
-    """Read, check and pool bundles: the records of the pooled ``summary.json``."""
+    """Read, check and pool bundles: the records of the pooled ``summary.json`` (``key_figures``), the SQ
+    model fitted to the pooled moments (``models``) and its loadings pooled by meta-analysis (``loadings``)."""
     from validation.report.rules import merge_params
     from validation.report import verdicts as VD
     from validation.report.summary import record_id
@@ -546,7 +643,11 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
     rp = merge_params(report_params)
     thresholds = rp["thresholds"]
     records = []
+    models = [f for f in figures if f["kind"] == "cfa"]
+    loadings = [f for f in figures if f["kind"] == "loading"]
     for f in figures:
+        if f["kind"] in ("cfa", "loading"):
+            continue        # a model's fit and its loadings: judged by the report's fit cut-offs, listed apart
         thr = thresholds.get(f["kind"])
         if thr is None:     # the report sets no cut-off for it (C, hazard ratio): reported, not judged
             v = VD.Verdict(None, "no cut-off: reported, not judged")
@@ -559,7 +660,7 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
                         "reason": v.reason})
     return {"sites": [m["site"] for m in manifests], "synthetic": any(m.get("synthetic") for m in manifests),
             "withheld": {m["site"]: m["withheld"] for m in manifests},
-            "key_figures": records}
+            "key_figures": records, "models": models, "loadings": loadings}
 
 
 def split_by_site(folder: Path, out: Path) -> list[Path]:

@@ -52,6 +52,34 @@ def _figure_blocks(i: int, rec: Mapping) -> list:
     return blocks
 
 
+FIT_ROWS = (("cfi", "CFI"), ("tli", "TLI"), ("rmsea", "RMSEA"), ("srmr", "SRMR"), ("chisq", "chi-square"),
+            ("df", "df"))
+
+
+def _model_blocks(pooled: Mapping) -> list:
+    """The SQ model fitted to the sites' pooled moments and its standardised loadings pooled by meta-analysis."""
+    blocks: list[Any] = []
+    for m in pooled.get("models") or []:
+        if "fit" not in m:
+            blocks.append(V.Para(V.line(f"{m['label']}: {m.get('not_estimable')} ({m.get('note')}).")))
+            continue
+        fit = m["fit"]
+        rows = [[name, H.num(fit.get(key), 0 if key == "df" else 3)
+                 + (f" [{H.num(fit.get('rmsea.ci.lower'))}, {H.num(fit.get('rmsea.ci.upper'))}] (90% CI)"
+                    if key == "rmsea" else "")] for key, name in FIT_ROWS]
+        blocks += [V.Para(V.line(f"{m['label']}, ML on the {m['k_sites']} sites' summed moments of {H.num(m['n'])} "
+                                 f"cases: exact, the fit of those cases together; {m.get('note')}.")),
+                   V.table(["fit measure", "value"], rows, 1)]
+    loads = pooled.get("loadings") or []
+    if loads:
+        rows = [[r["factor"], r["item"], f"{H.num(r['estimate'])} [{H.num(r['ci_lower'])}, {H.num(r['ci_upper'])}]",
+                 H.num(r.get("i2"), 0), H.num(r.get("k_sites"))] for r in loads]
+        blocks += [V.Para(V.line(f"Standardised loadings: each site's full-information ML loading pooled by random-effects "
+                                 f"meta-analysis on Fisher's z ({_pct(loads[0])} intervals).")),
+                   V.table(["factor", "item", "loading [CI]", "I\u00b2 %", "sites"], rows, 2)]
+    return blocks
+
+
 def across_sites_page(pooled: Mapping) -> str:
     """The HTML page of a pooled summary (:func:`validation.pipeline.bundle.pool_bundles`)."""
     recs = list(pooled["key_figures"])
@@ -63,6 +91,7 @@ def across_sites_page(pooled: Mapping) -> str:
                    "figures pooled exactly from the sites' sufficient statistics, the others by random-effects "
                    "meta-analysis.")
     withheld = [V.line(f"{site}: {w}") for site, ws in pooled.get("withheld", {}).items() for w in ws]
+    model_blocks = _model_blocks(pooled)
     sections = [
         V.section("across-sites", V.Heading(2, V.line("Across sites")),
                   V.table(["figure", f"estimate [{_pct(recs[0] if recs else {})} CI]", "pooling", "I\u00b2 %", "verdict"],
@@ -70,12 +99,14 @@ def across_sites_page(pooled: Mapping) -> str:
                           also_left=(2, 4))),
         V.section("figures", V.Heading(2, V.line("Each figure")),
                   [b for i, r in enumerate(recs) for b in _figure_blocks(i, r)]),
+        *([V.section("model", V.Heading(2, V.line("The SQ factor model")), model_blocks)] if model_blocks else []),
         V.section("withheld", V.Heading(2, V.line("What the sites withheld")),
                   V.Para(V.line("No count of 1 to k-1 cases left a site; the tables holding one were withheld "
                                 "whole and their figures pooled by meta-analysis.")),
                   V.Bullets(tuple(withheld)) if withheld else V.Para(V.line("Nothing."))),
     ]
-    toc = [("across-sites", "Across sites"), ("figures", "Each figure"), ("withheld", "What the sites withheld")]
+    toc = [("across-sites", "Across sites"), ("figures", "Each figure"),
+           *([("model", "The SQ factor model")] if model_blocks else []), ("withheld", "What the sites withheld")]
     return render_page("Validation across sites", intro, None, toc, sections)
 
 
@@ -131,6 +162,12 @@ def what_leaves_page(manifest: Mapping, parts: Mapping) -> str:
         rows.append(["agreement", f"indicator {item}",
                      "nothing (too few pairs)" if e.get("withheld") else
                      ("rating table, " if "table" in e else "") + "weighted kappa with its standard error"])
+    sqs = (parts.get("structure") or {}).get("sq")
+    if sqs:
+        rows.append(["structure", "SQ items",
+                     ("complete-case count, sums and cross-products, " if "moments" in sqs else "")
+                     + ("standardised loadings with their standard errors" if isinstance(sqs.get("std_loadings"), list)
+                        else "no loadings (the site's model is not estimable)")])
     for code, e in (parts["agreement"].get("icc") or {}).items():
         rows.append(["agreement", f"ICC {code.replace('_', ' ')}",
                      "REML ICC (A,1) with the variance of its Fisher z" if "estimate" in e else "nothing (not estimable)"])

@@ -309,8 +309,9 @@ def _in(criterion: str, figs: list[KeyFigure]) -> list[KeyFigure]:
 
 POOLED_CRITERIA = {"omega": "reliability", "icc": "agreement_totals", "kappa": "agreement_judgement",
                    "auc": "discrimination"}
-NOT_POOLED = ("site bundles do not carry the item responses that the factor models need; fitting them from the "
-              "sites' pooled moments is not built yet")
+NOT_POOLED = "the site bundles carry no SQ item moments (bundles of an earlier format, or too few complete cases)"
+NOT_INVARIANCE = ("the multi-group models are not yet fitted from the sites' moments (site bundles carry no item "
+                  "responses)")
 
 
 def from_bundles(metrics: Mapping[str, Mapping]) -> bool:
@@ -320,8 +321,8 @@ def from_bundles(metrics: Mapping[str, Mapping]) -> bool:
 
 def pooled_key_figures(pooled: Mapping, p: Mapping) -> list[KeyFigure]:
     """The key figures of pooled site bundles (``reports/metrics/pooled.json``), judged by the one rule:
-    omega, the REML ICCs, the weighted kappas (the indicators' as one range) and the AUCs; the figures
-    no bundle carries (factor structure, invariance) are not estimable, with the reason."""
+    omega, the REML ICCs, the weighted kappas (the indicators' as one range), the AUCs and the SQ model's fit
+    to the sites' pooled complete-case moments; invariance is not estimable, with the reason."""
     t = p["thresholds"]
     out: list[KeyFigure] = []
     indicators = []
@@ -351,10 +352,19 @@ def pooled_key_figures(pooled: Mapping, p: Mapping) -> list[KeyFigure]:
             indicator_range_figure(indicators, len(indicators), p, "exact" if exact else "random-effects"),
             anchor="across-sites", note="each pooled exactly from the sites' rating tables" if exact else
             "pooled from the sites' rating tables where whole, else by random-effects meta-analysis"))
-    for criterion, label in (("structure", "SQ CFA of the hypothesised model"),
-                             ("invariance", "SQ and VERA-2R invariance across sites and languages")):
-        out.append(KeyFigure(criterion, label, verdict=NE, reason=NOT_POOLED, criterion=criterion,
-                             anchor="across-sites", source=t["cfi"].get("source", "")))
+    model = next((m for m in pooled.get("models") or [] if m.get("kind") == "cfa"), None)
+    if model is not None:
+        block = {"n": model.get("n"), "fit": model["fit"]} if "fit" in model else {"not_estimable": model.get(
+            "not_estimable")}
+        out += [dataclasses.replace(f, criterion="structure", pooling="exact", anchor="across-sites",
+                                    note=f"pooled exactly: {model.get('note')}")
+                for f in structure_figures({"sq": {"cfa": block}}, p)]
+    else:
+        out.append(KeyFigure("structure", "SQ CFA of the hypothesised model", verdict=NE, reason=NOT_POOLED,
+                             criterion="structure", anchor="across-sites", source=t["cfi"].get("source", "")))
+    out.append(KeyFigure("invariance", "SQ and VERA-2R invariance across sites and languages", verdict=NE,
+                         reason=NOT_INVARIANCE, criterion="invariance", anchor="across-sites",
+                         source=p["invariance"]["source"]))
     order = [a for a, _, _ in AREAS]
     return sorted(out, key=lambda f: order.index(f.area) if f.area in order else len(order))
 
