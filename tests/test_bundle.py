@@ -248,3 +248,20 @@ def test_the_sq_model_from_pooled_moments_equals_its_fit_to_the_complete_cases_t
     fitted = sum(isinstance(x, list) for x in site_loadings)
     assert (len(pooled["loadings"]) > 0) == (fitted >= 2)
     assert all(r["scale"] == "fisher_z" and r["k_sites"] >= 2 for r in pooled["loadings"])
+
+
+def test_cutoff_tables_from_pooled_counts_equal_the_full_data_run(project, sites, tmp_path):
+    """Every figure equal to the full-data run's, and the same small counts suppressed (both at k = 5)."""
+    pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
+    full = _metrics(project, "predictive")["outcomes"]
+    assert pooled["cutoffs"]
+    for t in pooled["cutoffs"]:
+        want = full[t["outcome"]]["predictors"][t["predictor"]]["cutoffs"]
+        assert t["pooling"] == "exact" and t["labels"] == want["labels"]
+        assert [t[c] for c in ("tp", "fp", "fn", "tn")] == [want[c] for c in ("tp", "fp", "fn", "tn")]
+        for block in ("sensitivity", "specificity", "ppv", "npv", "lr_positive"):
+            for key in ("estimate", "lower", "upper"):
+                got, exp = t[block][key], want[block][key]
+                assert [g is None for g in got] == [e is None for e in exp]        # withheld alike
+                np.testing.assert_allclose([g for g in got if g is not None], [e for e in exp if e is not None],
+                                           rtol=1e-12, atol=1e-12, err_msg=f"{t['outcome']} {t['predictor']} {block} {key}")

@@ -38,6 +38,7 @@ from validation.battery.scoring import primary_ratings, sq_keyed
 from validation.pipeline.config import Config
 from validation.pipeline.inputs import estimate
 from validation.pipeline.outputs import dumps
+from validation.pipeline.publish import protect_cutoffs
 from validation.report.across_sites import what_leaves_page
 from validation.stats.agreement import cohen_kappa
 from validation.stats.meta import pooled_on_scale
@@ -116,10 +117,11 @@ def _reliability_part(t: dict, vera, sq, config: Config, k: int, withheld: list[
 
 
 def _predictive_part(t: dict, vera, sq, config: Config, k: int, withheld: list[str]) -> dict:
-    from validation.pipeline.stages.predictive import RISK_TOTAL, SUMMARY, predictors
+    from validation.pipeline.stages.predictive import RISK_TOTAL, SUMMARY, cutoff_specs, predictors
 
     st = config.predictive
     frame, direction = predictors(t, vera, sq, st.not_rated_rule, st.min_rated)
+    cuts = cutoff_specs(vera, st)
     out: dict[str, dict] = {}
     for outcome in st.outcomes:
         o = t["outcomes"][t["outcomes"]["outcome"] == outcome][["case_id", "event", "time_days"]].dropna()
@@ -130,7 +132,7 @@ def _predictive_part(t: dict, vera, sq, config: Config, k: int, withheld: list[s
             y = sub["event"].to_numpy(dtype=int)
             s = sub[name].to_numpy(dtype=float)
             ev, ne = int(y.sum()), int(len(y) - y.sum())
-            entry: dict[str, Any] = {"direction": direction[name]}
+            entry: dict[str, Any] = {"direction": direction[name], "cutoffs": cuts[name]}
             if min(ev, ne) < k:
                 withheld.append(f"{outcome}: {name}: {'events' if ev < k else 'non-events'} fewer than {k}; "
                                 "nothing about this AUC is sent")
@@ -286,7 +288,9 @@ def _params_used(config: Config) -> dict:
     r, pr, ag = config.reliability, config.predictive, config.agreement
     return {"reliability": {"ci": r.ci, "omega_missing": r.omega_missing, "not_rated_rule": r.not_rated_rule},
             "predictive": {"ci": pr.ci, "outcomes": list(pr.outcomes), "not_rated_rule": pr.not_rated_rule,
-                           "min_rated": pr.min_rated, "min_events": pr.min_events},
+                           "min_rated": pr.min_rated, "min_events": pr.min_events, "base_rates": list(pr.base_rates),
+                           "risk_total_cutoffs": list(pr.risk_total_cutoffs),
+                           "risk_total_cutoff_unit": pr.risk_total_cutoff_unit},
             "agreement": {"ci": ag.ci, "min_targets": ag.min_targets, "not_rated_rule": ag.not_rated_rule,
                           "min_rated": ag.min_rated, "reml_n_boot": ag.reml_n_boot, "seed": ag.seed},
             "structure": {"cfa_missing": config.structure.cfa_missing},
@@ -465,6 +469,7 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
     """The pooled figures: one record per figure, exact where every site sent its statistics whole."""
     sites = [m["site"] for m in manifests]
     out: list[dict] = []
+    tables: list[dict] = []
     # reliability: alpha exact from pairwise sums; omega by meta-analysis
     for name in parts[0]["reliability"]:
         entries = [p["reliability"][name] for p in parts]
@@ -505,6 +510,10 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
                 lv, ev, ne = add_roc_counts([(e["counts"]["levels"], e["counts"]["events"], e["counts"]["non_events"])
                                              for e in entries])
                 res = auc_from_counts(lv, ev, ne, ci=ci, direction=entries[0]["direction"])
+                if entries[0].get("cutoffs"):
+                    tables.append({"outcome": outcome, "predictor": name, "pooling": "exact", "k_sites": len(entries),
+                                   **_cutoffs_from_counts(lv, ev, ne, entries[0], ci,
+                                                          manifests[0]["params"]["predictive"].get("base_rates"))})
                 out.append({"label": label, "kind": "auc", "estimate": res.auc, "ci_lower": res.ci.lower,
                             "ci_upper": res.ci.upper, "ci_level": ci, "n": int(ev.sum() + ne.sum()),
                             "events": int(ev.sum()), "pooling": "exact", "k_sites": len(entries), "scale": "logit",
@@ -557,7 +566,25 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
         out += [{**r, "indicator": item} for r in _pooled_kappa(f"indicator {item}, weighted kappa", sites,
                                                                [p["agreement"]["indicators"][item] for p in parts],
                                                                ci, min_pairs)]
+    out += [{"kind": "cutoffs", "label": f"{t['outcome']}: cut-offs of the {PREDICTOR_LABELS.get(t['predictor'], t['predictor'])}",
+             **t} for t in tables]
     return out
+
+
+def _cutoffs_from_counts(levels: np.ndarray, events: np.ndarray, non_events: np.ndarray, entry: Mapping, ci: float,
+                         base_rates: Sequence[float] | None) -> dict:
+    """Sensitivity, specificity and the rest at the cut-offs, from the events and non-events at each score: the
+    same table as the full data's (it depends on the data through these counts alone)."""
+    from validation.stats.predictive import cutoff_table
+    from validation.stats.results import to_dict
+
+    y = np.repeat(np.r_[np.ones(levels.size), np.zeros(levels.size)].astype(int),
+                  np.r_[events, non_events].astype(int))
+    s = np.repeat(np.r_[levels, levels], np.r_[events, non_events].astype(int))
+    spec = entry["cutoffs"]
+    kw = {"base_rates": tuple(base_rates)} if base_rates else {}
+    table = to_dict(cutoff_table(y, s, spec["thresholds"], ci=ci, direction=entry["direction"], **kw))
+    return {"labels": spec["labels"], **spec.get("extra", {}), **table}
 
 
 CFA_FIT = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr")
@@ -645,9 +672,11 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
     records = []
     models = [f for f in figures if f["kind"] == "cfa"]
     loadings = [f for f in figures if f["kind"] == "loading"]
+    # the cut-off tables are published: their small counts are suppressed as the predictive stage's are
+    cutoffs = [protect_cutoffs(f, int(rp["k_suppress"])) for f in figures if f["kind"] == "cutoffs"]
     for f in figures:
-        if f["kind"] in ("cfa", "loading"):
-            continue        # a model's fit and its loadings: judged by the report's fit cut-offs, listed apart
+        if f["kind"] in ("cfa", "loading", "cutoffs"):
+            continue        # a model's fit, its loadings, the cut-off tables: listed apart
         thr = thresholds.get(f["kind"])
         if thr is None:     # the report sets no cut-off for it (C, hazard ratio): reported, not judged
             v = VD.Verdict(None, "no cut-off: reported, not judged")
@@ -660,7 +689,7 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
                         "reason": v.reason})
     return {"sites": [m["site"] for m in manifests], "synthetic": any(m.get("synthetic") for m in manifests),
             "withheld": {m["site"]: m["withheld"] for m in manifests},
-            "key_figures": records, "models": models, "loadings": loadings}
+            "key_figures": records, "models": models, "loadings": loadings, "cutoffs": cutoffs}
 
 
 def split_by_site(folder: Path, out: Path) -> list[Path]:

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 from validation.battery.disclosure import marker, primary, protect, protect_line
 
-__all__ = ["protect_outcome", "safe_roc_point", "CUTOFF_RATES"]
+__all__ = ["protect_outcome", "protect_cutoffs", "safe_roc_point", "CUTOFF_RATES"]
 
 # the cells each published figure of a cut-off is computed from
 CUTOFF_RATES = {"sensitivity": ("tp", "fn"), "specificity": ("tn", "fp"), "ppv": ("tp", "fp"),

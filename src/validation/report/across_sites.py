@@ -80,6 +80,29 @@ def _model_blocks(pooled: Mapping) -> list:
     return blocks
 
 
+def _cutoff_blocks(pooled: Mapping) -> list:
+    """Sensitivity and specificity at the cut-offs, exact from the sites' counts of events at each score."""
+    rows = []
+    for t in pooled.get("cutoffs") or []:
+        sens, spec = t.get("sensitivity") or {}, t.get("specificity") or {}
+        for i, label in enumerate(t.get("labels") or []):
+            rows.append([f"{t['outcome']}: {PREDICTOR_NAMES.get(t['predictor'], t['predictor'])} {label}",
+                         _with_ci(sens, i), _with_ci(spec, i)])
+    if not rows:
+        return []
+    return [V.Para(V.line("Exact: the sites' counts of events and non-events at each score added up give the table "
+                          "of all their cases together (Wilson intervals).")),
+            V.table(["cut-off", "sensitivity [CI]", "specificity [CI]"], rows, 1)]
+
+
+PREDICTOR_NAMES = {"risk_total": "risk total", "summary_risk": "summary judgement"}
+
+
+def _with_ci(block: Mapping, i: int) -> str:
+    est, lo, hi = (block.get(key) or [None] * (i + 1) for key in ("estimate", "lower", "upper"))
+    return f"{H.num(est[i])} [{H.num(lo[i])}, {H.num(hi[i])}]"
+
+
 def across_sites_page(pooled: Mapping) -> str:
     """The HTML page of a pooled summary (:func:`validation.pipeline.bundle.pool_bundles`)."""
     recs = list(pooled["key_figures"])
@@ -92,6 +115,7 @@ def across_sites_page(pooled: Mapping) -> str:
                    "meta-analysis.")
     withheld = [V.line(f"{site}: {w}") for site, ws in pooled.get("withheld", {}).items() for w in ws]
     model_blocks = _model_blocks(pooled)
+    cutoff_blocks = _cutoff_blocks(pooled)
     sections = [
         V.section("across-sites", V.Heading(2, V.line("Across sites")),
                   V.table(["figure", f"estimate [{_pct(recs[0] if recs else {})} CI]", "pooling", "I\u00b2 %", "verdict"],
@@ -100,13 +124,15 @@ def across_sites_page(pooled: Mapping) -> str:
         V.section("figures", V.Heading(2, V.line("Each figure")),
                   [b for i, r in enumerate(recs) for b in _figure_blocks(i, r)]),
         *([V.section("model", V.Heading(2, V.line("The SQ factor model")), model_blocks)] if model_blocks else []),
+        *([V.section("cutoffs", V.Heading(2, V.line("Cut-offs")), cutoff_blocks)] if cutoff_blocks else []),
         V.section("withheld", V.Heading(2, V.line("What the sites withheld")),
                   V.Para(V.line("No count of 1 to k-1 cases left a site; the tables holding one were withheld "
                                 "whole and their figures pooled by meta-analysis.")),
                   V.Bullets(tuple(withheld)) if withheld else V.Para(V.line("Nothing."))),
     ]
     toc = [("across-sites", "Across sites"), ("figures", "Each figure"),
-           *([("model", "The SQ factor model")] if model_blocks else []), ("withheld", "What the sites withheld")]
+           *([("model", "The SQ factor model")] if model_blocks else []),
+           *([("cutoffs", "Cut-offs")] if cutoff_blocks else []), ("withheld", "What the sites withheld")]
     return render_page("Validation across sites", intro, None, toc, sections)
 
 

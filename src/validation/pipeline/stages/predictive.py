@@ -25,6 +25,7 @@ import pandas as pd
 from validation.report.figures import predictive as plots
 from validation.stats.predictive import band_calibration, cutoff_table, delong_test, harrell_c, holm, roc_auc, roc_curve
 from validation.stats.results import NotEstimable, to_dict
+from validation.battery.instruments import SPJInstrument
 from validation.battery.scoring import domain_totals, primary_ratings, scale_scores
 from validation.stats.survival import cox, kaplan_meier, logrank, time_dependent_auc, uno_c
 from validation.pipeline.inputs import clean_inputs, estimate, read_clean
@@ -202,6 +203,22 @@ def _bootstrap(y: np.ndarray, s: np.ndarray, dirn: str, st: PredictiveConfig) ->
     return out
 
 
+def cutoff_specs(vera: SPJInstrument, st: PredictiveConfig) -> dict[str, dict]:
+    """The cut-offs of the summary judgement (each code above the lowest) and of the risk total (``st``'s,
+    per indicator or as totals), with their labels."""
+    codes = list(vera.summary.codes)
+    n_risk_items = sum(len(dm.items) for dm in vera.risk_domains)
+    mult = n_risk_items if st.risk_total_cutoff_unit == "mean_rating" else 1
+    return {
+        SUMMARY: {"thresholds": [float(i + 1) for i in range(1, len(codes))],
+                  "labels": [f">={c}" for c in codes[1:]]},
+        RISK_TOTAL: {"thresholds": [c * mult for c in st.risk_total_cutoffs],
+                     "labels": [f">={c:g}" + (" per indicator" if mult != 1 else "") for c in st.risk_total_cutoffs],
+                     "extra": {"unit": st.risk_total_cutoff_unit, "cutoffs": list(st.risk_total_cutoffs),
+                               "n_risk_indicators": n_risk_items}},
+    }
+
+
 def _cutoffs(y: np.ndarray, s: np.ndarray, dirn: str, thresholds: list[float], labels: list[str],
              st: PredictiveConfig, extra: Mapping | None = None) -> dict:
     r = estimate(cutoff_table, y, s, thresholds, base_rates=st.base_rates, ci=st.ci, direction=dirn)
@@ -338,15 +355,7 @@ def run(root: Path, config: Config) -> None:
     plotted = expand(st.roc_plot, names, "roc_plot") if st.roc_plot else []
     codes = list(vera.summary.codes)
     n_risk_items = sum(len(dm.items) for dm in vera.risk_domains)
-    mult = n_risk_items if st.risk_total_cutoff_unit == "mean_rating" else 1
-    cuts = {
-        SUMMARY: {"thresholds": [float(i + 1) for i in range(1, len(codes))],
-                  "labels": [f">={c}" for c in codes[1:]]},
-        RISK_TOTAL: {"thresholds": [c * mult for c in st.risk_total_cutoffs],
-                     "labels": [f">={c:g}" + (" per indicator" if mult != 1 else "") for c in st.risk_total_cutoffs],
-                     "extra": {"unit": st.risk_total_cutoff_unit, "cutoffs": list(st.risk_total_cutoffs),
-                               "n_risk_indicators": n_risk_items}},
-    }
+    cuts = cutoff_specs(vera, st)
 
     outcomes = t["outcomes"]
     results: dict[str, Any] = {}
