@@ -265,3 +265,15 @@ def test_cutoff_tables_from_pooled_counts_equal_the_full_data_run(project, sites
                 assert [g is None for g in got] == [e is None for e in exp]        # withheld alike
                 np.testing.assert_allclose([g for g in got if g is not None], [e for e in exp if e is not None],
                                            rtol=1e-12, atol=1e-12, err_msg=f"{t['outcome']} {t['predictor']} {block} {key}")
+
+
+def test_with_every_missing_data_pattern_whole_the_sq_model_is_the_full_data_fiml_fit(project, sites, tmp_path):
+    """k = 1: each site sends every pattern's moments; full-information ML on rows carrying them gives the
+    full-data run's FIML fit of the SQ model (structure.json)."""
+    pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
+    model = next(m for m in pooled["models"] if m["kind"] == "cfa")
+    want = _metrics(project, "structure")["sq"]["cfa"]
+    assert model["missing"] == "ml" and want["missing"].startswith("full information ML")
+    assert model["n"] == want["n"]
+    for key, value in model["fit"].items():
+        assert value == pytest.approx(want["fit"][key], rel=1e-8, abs=1e-10), key

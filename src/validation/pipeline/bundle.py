@@ -43,7 +43,8 @@ from validation.report.across_sites import what_leaves_page
 from validation.stats.agreement import cohen_kappa
 from validation.stats.meta import pooled_on_scale
 from validation.stats.pooling import (PairwiseSums, add_pairwise_sums, add_roc_counts, alpha_from_sums,
-                                      auc_from_counts, pairwise_sums, roc_counts)
+                                      auc_from_counts, pairwise_sums, pattern_moments, roc_counts,
+                                      rows_with_moments)
 from validation.stats.predictive import harrell_c, roc_auc
 from validation.stats.survival import cox
 from validation.stats.reliability import omega
@@ -275,6 +276,8 @@ def _structure_part(t: dict, sq, config: Config, k: int, withheld: list[str]) ->
     if entry["n_patterns_small"]:
         withheld.append(f"SQ items: {entry['n_patterns_small']} of {patterns.size} missing-data patterns hold 1 to "
                         f"{k - 1} cases; pattern moments are not sent, so the pooled CFA uses complete cases")
+    elif config.structure.cfa_missing == "ml":
+        entry["pattern_moments"] = pattern_moments(x)     # every pattern whole: full-information ML across sites
     try:
         d = to_dict(cfa(model, x, missing=config.structure.cfa_missing, modindices=None))
         entry["std_loadings"] = [{"factor": q["lhs"], "item": q["rhs"], "estimate": q["std_all"], "se": q["std_se"]}
@@ -383,7 +386,10 @@ def what_leaves(manifest: Mapping, parts: Mapping) -> str:
     sqs = (parts.get("structure") or {}).get("sq")
     if sqs:
         lines.append("Structure, SQ items: " + ("complete-case count, sums and cross-products, " if "moments" in sqs
-                                                else "") + "the site's standardised loadings with their SEs")
+                                                else "")
+                     + (f"the count, sums and cross-products of each of its {len(sqs['pattern_moments'])} "
+                        "missing-data patterns, " if "pattern_moments" in sqs else "")
+                     + "the site's standardised loadings with their SEs")
     lines += ["", "Withheld (the disclosure rule: no count of 1 to k-1 cases leaves the site):"]
     lines += [f"  - {w}" for w in manifest["withheld"]] or ["  nothing"]
     lines += ["", "SHA-256 of every part (manifest.json; its own hash in manifest.sha256):"]
@@ -591,13 +597,34 @@ CFA_FIT = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.low
 
 
 def _pooled_cfa(sites: Sequence[str], entries: Sequence[Mapping], ci: float) -> list[dict]:
-    """The SQ model fitted by ML to the sites' complete cases from their summed moments (the same fit as on
-    those cases together), and each standardised loading pooled by meta-analysis of the sites' loadings."""
+    """The SQ model fitted by full-information ML to rows carrying every site's missing-data-pattern moments
+    when each site sent them all (the same fit as on all their cases together), else by ML to the sites'
+    summed complete-case moments (the fit of their complete cases together); and each standardised loading
+    pooled by meta-analysis of the sites' loadings."""
     from validation.stats.cfa import cfa
     from validation.stats.results import to_dict
 
     out: list[dict] = []
-    if all("moments" in e for e in entries):
+    if all("pattern_moments" in e for e in entries):
+        items = entries[0]["items"]
+        blocks = []
+        for e in entries:
+            for m in e["pattern_moments"]:
+                block = np.full((m["n"], len(items)), np.nan)
+                block[:, m["observed"]] = rows_with_moments(m["n"], m["sums"], m["cross"])
+                blocks.append(block)
+        rows = pd.DataFrame(np.vstack(blocks), columns=items)
+        note = ("full-information ML on every site's missing-data patterns (each sent whole): the fit of all "
+                "their cases together")
+        try:
+            d = to_dict(cfa(entries[0]["model"], rows, missing="ml", modindices=None))
+            out.append({"label": "SQ CFA of the hypothesised model", "kind": "cfa", "pooling": "exact",
+                        "k_sites": len(entries), "n": int(d["n"]), "missing": "ml",
+                        "fit": {key: d["fit"].get(key) for key in CFA_FIT}, "converged": d["converged"], "note": note})
+        except NotEstimable as exc:
+            out.append({"label": "SQ CFA of the hypothesised model", "kind": "cfa", "pooling": "exact",
+                        "k_sites": len(entries), "missing": "ml", "not_estimable": str(exc), "note": note})
+    elif all("moments" in e for e in entries):
         items = entries[0]["items"]
         n = sum(e["moments"]["n"] for e in entries)
         sums = sum(np.array(e["moments"]["sums"]) for e in entries)
@@ -613,11 +640,13 @@ def _pooled_cfa(sites: Sequence[str], entries: Sequence[Mapping], ci: float) -> 
             d = to_dict(cfa(entries[0]["model"], sample_cov=pd.DataFrame(cov, index=items, columns=items),
                             sample_nobs=int(n), modindices=None))
             out.append({"label": "SQ CFA of the hypothesised model", "kind": "cfa", "pooling": "exact",
-                        "k_sites": len(entries), "n": int(n), "fit": {key: d["fit"].get(key) for key in CFA_FIT},
+                        "k_sites": len(entries), "n": int(n), "missing": "listwise",
+                        "fit": {key: d["fit"].get(key) for key in CFA_FIT},
                         "converged": d["converged"], "note": note})
         except NotEstimable as exc:
             out.append({"label": "SQ CFA of the hypothesised model", "kind": "cfa", "pooling": "exact",
-                        "k_sites": len(entries), "n": int(n), "not_estimable": str(exc), "note": note})
+                        "k_sites": len(entries), "n": int(n), "missing": "listwise", "not_estimable": str(exc),
+                        "note": note})
     loads = [(s, e["std_loadings"]) for s, e in zip(sites, entries) if isinstance(e.get("std_loadings"), list)]
     if len(loads) >= 2:
         for i, first in enumerate(loads[0][1]):

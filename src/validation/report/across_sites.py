@@ -67,7 +67,8 @@ def _model_blocks(pooled: Mapping) -> list:
         rows = [[name, H.num(fit.get(key), 0 if key == "df" else 3)
                  + (f" [{H.num(fit.get('rmsea.ci.lower'))}, {H.num(fit.get('rmsea.ci.upper'))}] (90% CI)"
                     if key == "rmsea" else "")] for key, name in FIT_ROWS]
-        blocks += [V.Para(V.line(f"{m['label']}, ML on the {m['k_sites']} sites' summed moments of {H.num(m['n'])} "
+        how = "full-information ML" if m.get("missing") == "ml" else "ML"
+        blocks += [V.Para(V.line(f"{m['label']}, {how} on the {m['k_sites']} sites' moments of {H.num(m['n'])} "
                                  f"cases: exact, the fit of those cases together; {m.get('note')}.")),
                    V.table(["fit measure", "value"], rows, 1)]
     loads = pooled.get("loadings") or []
@@ -192,6 +193,8 @@ def what_leaves_page(manifest: Mapping, parts: Mapping) -> str:
     if sqs:
         rows.append(["structure", "SQ items",
                      ("complete-case count, sums and cross-products, " if "moments" in sqs else "")
+                     + ("each missing-data pattern's count, sums and cross-products, " if "pattern_moments" in sqs
+                        else "")
                      + ("standardised loadings with their standard errors" if isinstance(sqs.get("std_loadings"), list)
                         else "no loadings (the site's model is not estimable)")])
     for code, e in (parts["agreement"].get("icc") or {}).items():

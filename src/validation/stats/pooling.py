@@ -5,7 +5,10 @@ back when added up across sites (exact pooling).
   the products (pairwise covariances exactly as the full data give them);
 - AUC with DeLong's interval: the count of events and non-events at each distinct score (the AUC and
   the DeLong placements depend on nothing else);
-- (weighted) kappa: the rating table of the paired ratings.
+- (weighted) kappa: the rating table of the paired ratings;
+- a factor model by full-information ML: per missing-data pattern the count, sums and cross-products of
+  the observed items (the likelihood depends on the data through nothing else); :func:`pattern_moments`
+  gives them and :func:`rows_with_moments` rows that carry exactly them, to fit the model to.
 
 Adding the sites' statistics gives the statistics of the pooled cases, so the pooled figure equals the
 one computed on all cases together, up to rounding.
@@ -21,7 +24,7 @@ import numpy as np
 from validation.stats.results import Interval, NotEstimable
 
 __all__ = ["PairwiseSums", "pairwise_sums", "add_pairwise_sums", "alpha_from_sums", "roc_counts",
-           "add_roc_counts", "auc_from_counts"]
+           "add_roc_counts", "auc_from_counts", "pattern_moments", "rows_with_moments"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,3 +174,73 @@ def auc_from_counts(levels: Sequence[float], events: Sequence[int], non_events: 
     y = np.concatenate([np.ones(int(ev.sum())), np.zeros(int(ne.sum()))])
     s = np.concatenate([np.repeat(lv, ev), np.repeat(lv, ne)])
     return roc_auc(y, s, ci=ci, direction=direction)
+
+
+def pattern_moments(items: Any) -> list[dict]:
+    """Per missing-data pattern of an item matrix (NaN = missing; rows without any value left out): the
+    observed columns, the count of cases, and the sums and cross-products of the observed items.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0], [3.0, np.nan], [2.0, 2.0], [5.0, np.nan]])
+    >>> [(m["observed"], m["n"], m["sums"]) for m in pattern_moments(x)]
+    [([0], 2, [8.0]), ([0, 1], 2, [3.0, 4.0])]
+    """
+    x = np.asarray(items, dtype=float)
+    obs = ~np.isnan(x)
+    keep = obs.any(axis=1)
+    x, obs = x[keep], obs[keep]
+    masks, inverse = np.unique(obs, axis=0, return_inverse=True)
+    out = []
+    for i, mask in enumerate(masks):
+        cols = np.flatnonzero(mask)
+        v = x[np.asarray(inverse).reshape(-1) == i][:, cols]
+        out.append({"observed": cols.tolist(), "n": int(v.shape[0]), "sums": v.sum(axis=0).tolist(),
+                    "cross": (v.T @ v).tolist()})
+    return out
+
+
+def _helmert(n: int) -> np.ndarray:
+    """n x (n - 1) orthonormal columns orthogonal to the vector of ones (Helmert's contrasts)."""
+    h = np.zeros((n, n - 1))
+    for j in range(1, n):
+        h[:j, j - 1] = 1.0
+        h[j, j - 1] = -float(j)
+        h[:, j - 1] /= np.sqrt(j * (j + 1.0))
+    return h
+
+
+def rows_with_moments(n: int, sums: Sequence[float], cross: Any) -> np.ndarray:
+    """``n`` rows whose column sums are ``sums`` and whose cross-products are ``cross``: the mean plus
+    deviations spanned by the scatter matrix's eigenvectors along Helmert contrasts. Not cases: any
+    statistic that depends on rows only through these moments (a normal likelihood) takes the same
+    value on them as on the rows they came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0], [2.0, 1.0], [4.0, 4.0]])
+    >>> y = rows_with_moments(3, x.sum(axis=0), x.T @ x)
+    >>> bool(np.allclose(y.sum(axis=0), x.sum(axis=0)) and np.allclose(y.T @ y, x.T @ x))
+    True
+    """
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive whole number, got {n!r}")
+    n = int(n)
+    total = np.asarray(sums, dtype=float)
+    mean = total / n
+    scatter = np.asarray(cross, dtype=float) - n * np.outer(mean, mean)
+    scatter = (scatter + scatter.T) / 2
+    if n == 1:
+        return mean[None, :]
+    vals, vecs = np.linalg.eigh(scatter)
+    scale = max(float(np.abs(vals).max()), 1.0)
+    if vals.min() < -1e-8 * scale:
+        raise NotEstimable("not estimable: the cross-products are not those of real rows (the scatter matrix has a "
+                           f"negative eigenvalue, {vals.min():.3g})")
+    # n rows span at most n - 1 directions about their mean; smaller eigenvalues are rounding noise
+    order = np.argsort(vals)[::-1][: n - 1]
+    keep = order[vals[order] > 1e-10 * scale]
+    dev = _helmert(n)[:, :keep.size] @ (np.sqrt(vals[keep])[:, None] * vecs[:, keep].T)
+    return mean[None, :] + dev
