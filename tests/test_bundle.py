@@ -40,6 +40,12 @@ def bundles(project: Path, sites: list[Path], tmp_path_factory) -> list[Path]:
     return _bundles(project, sites, tmp_path_factory.mktemp("bundles"))
 
 
+@pytest.fixture(scope="module")
+def whole(project: Path, sites: list[Path], tmp_path_factory) -> list[Path]:
+    """Bundles at k = 1: no count is small, so every table and every missing-data pattern leaves whole."""
+    return _bundles(project, sites, tmp_path_factory.mktemp("whole"), k=1)
+
+
 def _metrics(project: Path, name: str) -> dict:
     return json.loads((project / "reports" / "metrics" / f"{name}.json").read_text())
 
@@ -81,11 +87,11 @@ def test_exact_figures_equal_the_full_data_run(project, bundles):
     assert all(r["k_sites"] >= 2 for r in meta)
 
 
-def test_without_small_cells_every_figure_is_exact(project, sites, tmp_path):
+def test_without_small_cells_every_figure_is_exact(project, whole):
     """k = 1 (no count is small): every table leaves whole, and alpha, the AUCs with their DeLong
     intervals and the weighted kappas (summary judgement and every indicator) of the pooled bundles equal
     the full-data run's to 1e-9."""
-    pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
+    pooled = pool_bundles(whole)
     checked = set()
     for rec in pooled["key_figures"]:
         if rec["kind"] in ("omega", "icc", "c", "hr"):
@@ -250,9 +256,9 @@ def test_the_sq_model_from_pooled_moments_equals_its_fit_to_the_complete_cases_t
     assert all(r["scale"] == "fisher_z" and r["k_sites"] >= 2 for r in pooled["loadings"])
 
 
-def test_cutoff_tables_from_pooled_counts_equal_the_full_data_run(project, sites, tmp_path):
+def test_cutoff_tables_from_pooled_counts_equal_the_full_data_run(project, whole):
     """Every figure equal to the full-data run's, and the same small counts suppressed (both at k = 5)."""
-    pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
+    pooled = pool_bundles(whole)
     full = _metrics(project, "predictive")["outcomes"]
     assert pooled["cutoffs"]
     for t in pooled["cutoffs"]:
@@ -267,13 +273,36 @@ def test_cutoff_tables_from_pooled_counts_equal_the_full_data_run(project, sites
                                            rtol=1e-12, atol=1e-12, err_msg=f"{t['outcome']} {t['predictor']} {block} {key}")
 
 
-def test_with_every_missing_data_pattern_whole_the_sq_model_is_the_full_data_fiml_fit(project, sites, tmp_path):
+def test_with_every_missing_data_pattern_whole_the_sq_model_is_the_full_data_fiml_fit(project, whole):
     """k = 1: each site sends every pattern's moments; full-information ML on rows carrying them gives the
-    full-data run's FIML fit of the SQ model (structure.json)."""
-    pooled = pool_bundles(_bundles(project, sites, tmp_path, k=1))
+    full-data run's FIML fit of the SQ model (structure.json), and its invariance across sites and across
+    languages (each language's patterns summed over the sites)."""
+    pooled = pool_bundles(whole)
     model = next(m for m in pooled["models"] if m["kind"] == "cfa")
     want = _metrics(project, "structure")["sq"]["cfa"]
     assert model["missing"] == "ml" and want["missing"].startswith("full information ML")
     assert model["n"] == want["n"]
     for key, value in model["fit"].items():
         assert value == pytest.approx(want["fit"][key], rel=1e-8, abs=1e-10), key
+    for grouping, want in _metrics(project, "structure")["sq"]["invariance"].items():
+        got = pooled["invariance"][grouping]
+        assert got["how"].startswith("full-information ML") and got["pooling"] == "exact"
+        if "not_estimable" in want:                  # too few groups of min_group_n here: declined alike
+            assert got["not_estimable"] == want["not_estimable"] and got["groups_dropped"] == want["groups_dropped"]
+            continue
+        assert (got["groups"], got["groups_dropped"], got["level"], got["freed_intercepts"]) == (
+            want["groups"], want["groups_dropped"], want["level"], want["freed_intercepts"])
+        for a, b in zip(got["steps"], want["steps"], strict=True):
+            assert a["name"] == b["name"] and a["holds"] == b["holds"]
+            for key, value in a["fit"].items():
+                assert value == pytest.approx(b["fit"][key], rel=1e-8, abs=1e-10), (grouping, a["name"], key)
+            for key in ("chisq_diff", "delta_cfi", "delta_rmsea", "pvalue"):
+                assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-10, nan_ok=True), (grouping, a["name"], key)
+
+
+def test_invariance_from_bundles_says_why_when_the_moments_are_too_few(bundles):
+    pooled = pool_bundles(bundles)
+    for grouping in ("site", "language"):
+        block = pooled["invariance"][grouping]
+        assert block["how"] == "complete cases (listwise)"       # k = 5: small missing-data patterns stay home
+        assert block.get("not_estimable") or "steps" in block

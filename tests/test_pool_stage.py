@@ -49,13 +49,14 @@ def test_dvc_repro_pools_the_bundles_named_in_params(project: Path, tmp_path: Pa
         assert abs(kappa["estimate"] - want) < 1e-9
     assert recs["agreement_icc_ba_reml"]["pooling"] == "random-effects"
     assert recs["structure_sq_cfa_cfi"]["pooling"] == "exact"           # the SQ model on the sites' summed moments
-    assert recs["invariance_sq_and_vera_2r_invariance_across_sites_and_languages"]["verdict"] == "not estimable"
+    assert recs["invariance_sq_invariance_across_sites"]["pooling"] == "exact"          # from the sites' moments
+    assert recs["invariance_vera_2r_invariance_across_sites_ordinal"]["verdict"] == "not estimable"
     # the same ids as the local run's summary for what both give
     assert {"reliability_vera_2r_ba_omega", "agreement_icc_risk_total_reml"} <= (
         set(recs) & {r["id"] for r in local["summary"]["key_figures"]})
     assert any(i.startswith("predictive_") and "_auc_of_the_risk_total" in i for i in recs)
     uses = {u["id"]: u for u in summary["intended_uses"]}
-    assert "SQ and VERA-2R invariance across sites and languages" in uses["release_decisions"]["undecided"]
+    assert "VERA-2R invariance across sites (ordinal)" in uses["release_decisions"]["undecided"]
     report = (project / "reports/validation_report.html").read_text()
     assert 'id="across-sites"' in report and f"{len(names)} site bundles pooled" in report
     assert "random-effects meta-analysis of 4 sites" in report and "the site bundles of S1, S2, S3, S4 (pooled)" in report

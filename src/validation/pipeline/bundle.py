@@ -247,16 +247,36 @@ def _agreement_part(t: dict, vera, config: Config, k: int, withheld: list[str]) 
 
 
 def _missing_patterns(x: pd.DataFrame) -> np.ndarray:
-    """Cases in each missing-data pattern of the items (complete rows included, empty rows not)."""
-    answered = x.notna().to_numpy()
-    answered = answered[answered.any(axis=1)]
-    _, counts = np.unique(answered, axis=0, return_counts=True)
+    """Cases in each missing-data pattern of the items, the complete rows and the empty rows included (an
+    empty-row count is a count too: with the others it would give itself away)."""
+    _, counts = np.unique(x.notna().to_numpy(), axis=0, return_counts=True)
     return counts
 
 
+def _moments_block(x: pd.DataFrame, k: int, patterns_wanted: bool, what: str, withheld: list[str]) -> dict:
+    """The rows' count, their complete cases' moments and, when every missing-data pattern holds k cases or
+    more, each pattern's moments (the full-information likelihood's sufficient statistics)."""
+    complete = x.dropna()
+    patterns = _missing_patterns(x)
+    block: dict[str, Any] = {"n_rows": int(len(x)), "n_patterns": int(patterns.size),
+                             "n_patterns_small": _small(patterns, k)}
+    if len(complete) >= k:
+        v = complete.to_numpy()
+        block["moments"] = {"n": int(len(v)), "sums": v.sum(axis=0).tolist(), "cross": (v.T @ v).tolist()}
+    else:
+        withheld.append(f"{what}: {len(complete)} complete cases, fewer than {k}; no moments are sent")
+    if block["n_patterns_small"]:
+        withheld.append(f"{what}: {block['n_patterns_small']} of {patterns.size} missing-data patterns hold 1 to "
+                        f"{k - 1} cases; pattern moments are not sent, so the pooled models use complete cases")
+    elif patterns_wanted:
+        block["pattern_moments"] = pattern_moments(x)
+    return block
+
+
 def _structure_part(t: dict, sq, config: Config, k: int, withheld: list[str]) -> dict:
-    """The SQ items' complete-case moments (count, sums, cross-products: the ML CFA of all sites' complete cases
-    from their sum) and the site's own standardised loadings with their SEs (full-information ML)."""
+    """The SQ items' moments, of the site and of each language at the site (complete cases; and each
+    missing-data pattern's where all are whole): the ML CFA and the invariance models of all sites from
+    their sums; and the site's own standardised loadings with their SEs (full-information ML)."""
     from validation.pipeline.stages.structure import measurement_model
     from validation.stats.cfa import cfa
     from validation.stats.results import to_dict
@@ -264,20 +284,16 @@ def _structure_part(t: dict, sq, config: Config, k: int, withheld: list[str]) ->
     sq1 = t["sq_responses"][t["sq_responses"]["occasion"] == 1]
     x = sq_keyed(sq1, sq).astype(float)
     model = measurement_model(sq)
-    complete = x.dropna()
-    patterns = _missing_patterns(x)
-    entry: dict[str, Any] = {"model": model, "items": list(x.columns), "n_answered": int(len(x)),
-                             "n_patterns": int(patterns.size), "n_patterns_small": _small(patterns, k)}
-    if len(complete) >= k:
-        v = complete.to_numpy()
-        entry["moments"] = {"n": int(len(v)), "sums": v.sum(axis=0).tolist(), "cross": (v.T @ v).tolist()}
-    else:
-        withheld.append(f"SQ items: {len(complete)} complete cases, fewer than {k}; no moments are sent")
-    if entry["n_patterns_small"]:
-        withheld.append(f"SQ items: {entry['n_patterns_small']} of {patterns.size} missing-data patterns hold 1 to "
-                        f"{k - 1} cases; pattern moments are not sent, so the pooled CFA uses complete cases")
-    elif config.structure.cfa_missing == "ml":
-        entry["pattern_moments"] = pattern_moments(x)     # every pattern whole: full-information ML across sites
+    fiml = config.structure.cfa_missing == "ml"
+    entry: dict[str, Any] = {"model": model, "items": list(x.columns),
+                             **_moments_block(x, k, fiml, "SQ items", withheld), "languages": {}}
+    language = sq1["language"].astype(str).to_numpy()
+    for lang in sorted(set(language)):
+        rows = x[language == lang]
+        if len(rows) < k:
+            withheld.append(f"SQ items, language {lang}: fewer than {k} administrations; nothing is sent")
+            continue
+        entry["languages"][lang] = _moments_block(rows, k, fiml, f"SQ items, language {lang}", withheld)
     try:
         d = to_dict(cfa(model, x, missing=config.structure.cfa_missing, modindices=None))
         entry["std_loadings"] = [{"factor": q["lhs"], "item": q["rhs"], "estimate": q["std_all"], "se": q["std_se"]}
@@ -296,7 +312,8 @@ def _params_used(config: Config) -> dict:
                            "risk_total_cutoff_unit": pr.risk_total_cutoff_unit},
             "agreement": {"ci": ag.ci, "min_targets": ag.min_targets, "not_rated_rule": ag.not_rated_rule,
                           "min_rated": ag.min_rated, "reml_n_boot": ag.reml_n_boot, "seed": ag.seed},
-            "structure": {"cfa_missing": config.structure.cfa_missing},
+            "structure": {"cfa_missing": config.structure.cfa_missing, "min_group_n": config.structure.min_group_n,
+                          "invariance_criteria": config.structure.invariance_criteria.model_dump()},
             "k_anonymity": config.validate.k_anonymity}
 
 
@@ -565,6 +582,9 @@ def pool_parts(manifests: Sequence[Mapping], parts: Sequence[Mapping], ci: float
     # the SQ model: ML CFA of all sites' complete cases from their added moments; loadings by meta-analysis
     if "structure" in parts[0]:
         out += _pooled_cfa(sites, [p["structure"]["sq"] for p in parts], ci)
+        out.append({"kind": "invariance", "label": "SQ invariance",
+                    "groupings": _pooled_invariance(sites, [p["structure"]["sq"] for p in parts],
+                                                    manifests[0]["params"]["structure"])})
     # weighted kappa of the summary judgement and of each indicator, exact from the rating tables
     out += _pooled_kappa("summary risk judgement, weighted kappa", sites,
                          [p["agreement"]["summary_risk"] for p in parts], ci, min_pairs)
@@ -593,6 +613,61 @@ def _cutoffs_from_counts(levels: np.ndarray, events: np.ndarray, non_events: np.
     return {"labels": spec["labels"], **spec.get("extra", {}), **table}
 
 
+def _rows(block: Mapping, n_items: int) -> np.ndarray:
+    """Rows carrying one missing-data pattern's moments (NaN where the pattern has no answer)."""
+    out = np.full((block["n"], n_items), np.nan)
+    out[:, block["observed"]] = rows_with_moments(block["n"], block["sums"], block["cross"])
+    return out
+
+
+def _group_rows(block: Mapping, n_items: int, fiml: bool) -> np.ndarray | None:
+    """Rows carrying a group's pattern moments (full-information ML) or its complete cases' moments."""
+    if fiml:
+        return np.vstack([_rows(b, n_items) for b in block["pattern_moments"]]) if "pattern_moments" in block else None
+    m = block.get("moments")
+    return rows_with_moments(m["n"], m["sums"], m["cross"]) if m else None
+
+
+def _pooled_invariance(sites: Sequence[str], entries: Sequence[Mapping], params: Mapping) -> dict:
+    """The SQ model's invariance across sites and across languages, fitted as the structure stage fits it (the
+    same groups kept, criteria and estimator) to rows carrying each group's moments: by full-information ML when
+    every group sent its pattern moments (the full-data models exactly), else by ML on complete cases."""
+    from validation.pipeline.config import StructureConfig
+    from validation.pipeline.stages.structure import invariance_block
+
+    p = StructureConfig(**params)
+    items = entries[0]["items"]
+    by_site = {s: [e] for s, e in zip(sites, entries)}
+    by_language: dict[str, list[Mapping]] = {}
+    for e in entries:
+        for lang, b in (e.get("languages") or {}).items():
+            by_language.setdefault(lang, []).append(b)
+    out = {}
+    for grouping, blocks in (("site", by_site), ("language", by_language)):
+        sizes = {g: sum(b["n_rows"] for b in bs) for g, bs in blocks.items()}
+        kept = [g for g in sorted(sizes) if sizes[g] >= p.min_group_n]
+        used = [b for g in kept for b in blocks[g]] or [b for bs in blocks.values() for b in bs]
+        fiml = p.cfa_missing == "ml" and all("pattern_moments" in b for b in used)
+        how = "full-information ML on every group's missing-data patterns" if fiml else "complete cases (listwise)"
+        frames, missing = [], []
+        for g in kept:
+            parts = [_group_rows(b, len(items), fiml) for b in blocks[g]]
+            if any(r is None for r in parts):
+                missing.append(g)
+                continue
+            frames.append(pd.DataFrame(np.vstack(parts), columns=items).assign(**{grouping: g}))
+        if missing:
+            out[grouping] = {"not_estimable": f"not estimable: a site withheld the complete-case moments of {grouping} "
+                                              f"{', '.join(missing)} (fewer than k complete cases)",
+                             "pooling": "exact", "how": how}
+            continue
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*items, grouping])
+        cfg = p if fiml else p.model_copy(update={"cfa_missing": "listwise"})
+        out[grouping] = {**invariance_block(entries[0]["model"], frame, grouping, cfg, sizes=sizes),
+                         "pooling": "exact", "how": how}
+    return out
+
+
 CFA_FIT = ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr")
 
 
@@ -607,13 +682,8 @@ def _pooled_cfa(sites: Sequence[str], entries: Sequence[Mapping], ci: float) -> 
     out: list[dict] = []
     if all("pattern_moments" in e for e in entries):
         items = entries[0]["items"]
-        blocks = []
-        for e in entries:
-            for m in e["pattern_moments"]:
-                block = np.full((m["n"], len(items)), np.nan)
-                block[:, m["observed"]] = rows_with_moments(m["n"], m["sums"], m["cross"])
-                blocks.append(block)
-        rows = pd.DataFrame(np.vstack(blocks), columns=items)
+        rows = pd.DataFrame(np.vstack([_rows(b, len(items)) for e in entries for b in e["pattern_moments"]]),
+                            columns=items)
         note = ("full-information ML on every site's missing-data patterns (each sent whole): the fit of all "
                 "their cases together")
         try:
@@ -703,8 +773,9 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
     loadings = [f for f in figures if f["kind"] == "loading"]
     # the cut-off tables are published: their small counts are suppressed as the predictive stage's are
     cutoffs = [protect_cutoffs(f, int(rp["k_suppress"])) for f in figures if f["kind"] == "cutoffs"]
+    invariance = next((f["groupings"] for f in figures if f["kind"] == "invariance"), {})
     for f in figures:
-        if f["kind"] in ("cfa", "loading", "cutoffs"):
+        if f["kind"] in ("cfa", "loading", "cutoffs", "invariance"):
             continue        # a model's fit, its loadings, the cut-off tables: listed apart
         thr = thresholds.get(f["kind"])
         if thr is None:     # the report sets no cut-off for it (C, hazard ratio): reported, not judged
@@ -718,7 +789,8 @@ def pool_bundles(paths: Sequence[Path], report_params: Mapping | None = None) ->
                         "reason": v.reason})
     return {"sites": [m["site"] for m in manifests], "synthetic": any(m.get("synthetic") for m in manifests),
             "withheld": {m["site"]: m["withheld"] for m in manifests},
-            "key_figures": records, "models": models, "loadings": loadings, "cutoffs": cutoffs}
+            "key_figures": records, "models": models, "loadings": loadings, "cutoffs": cutoffs,
+            "invariance": invariance}
 
 
 def split_by_site(folder: Path, out: Path) -> list[Path]:

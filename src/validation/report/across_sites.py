@@ -71,6 +71,18 @@ def _model_blocks(pooled: Mapping) -> list:
         blocks += [V.Para(V.line(f"{m['label']}, {how} on the {m['k_sites']} sites' moments of {H.num(m['n'])} "
                                  f"cases: exact, the fit of those cases together; {m.get('note')}.")),
                    V.table(["fit measure", "value"], rows, 1)]
+    for grouping, inv in (pooled.get("invariance") or {}).items():
+        if "steps" in inv:
+            rows = [[st["name"], H.num(st["fit"].get("cfi")), H.num(st["fit"].get("rmsea")),
+                     H.num(st.get("delta_cfi")), H.pval(st.get("pvalue")),
+                     H.DASH if st.get("holds") is None else ("holds" if st["holds"] else "does not hold")]
+                    for st in inv["steps"]]
+            blocks += [V.Para(V.line(f"Invariance across {grouping}s ({', '.join(inv['groups'])}), {inv['how']}: "
+                                     f"{inv['level']} reached.")),
+                       V.table(["step", "CFI", "RMSEA", "change in CFI", "p of the difference", "criteria"], rows, 1)]
+        else:
+            blocks.append(V.Para(V.line(f"Invariance across {grouping}s, {inv.get('how', '')}: "
+                                        f"{inv.get('not_estimable')}.")))
     loads = pooled.get("loadings") or []
     if loads:
         rows = [[r["factor"], r["item"], f"{H.num(r['estimate'])} [{H.num(r['ci_lower'])}, {H.num(r['ci_upper'])}]",

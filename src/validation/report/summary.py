@@ -310,8 +310,8 @@ def _in(criterion: str, figs: list[KeyFigure]) -> list[KeyFigure]:
 POOLED_CRITERIA = {"omega": "reliability", "icc": "agreement_totals", "kappa": "agreement_judgement",
                    "auc": "discrimination"}
 NOT_POOLED = "the site bundles carry no SQ item moments (bundles of an earlier format, or too few complete cases)"
-NOT_INVARIANCE = ("the multi-group models are not yet fitted from the sites' moments (site bundles carry no item "
-                  "responses)")
+NOT_INVARIANCE = ("the ordinal (WLSMV) models are not fitted from site bundles: their weight matrix needs the "
+                  "ratings themselves")
 
 
 def from_bundles(metrics: Mapping[str, Mapping]) -> bool:
@@ -322,7 +322,8 @@ def from_bundles(metrics: Mapping[str, Mapping]) -> bool:
 def pooled_key_figures(pooled: Mapping, p: Mapping) -> list[KeyFigure]:
     """The key figures of pooled site bundles (``reports/metrics/pooled.json``), judged by the one rule:
     omega, the REML ICCs, the weighted kappas (the indicators' as one range), the AUCs and the SQ model's fit
-    to the sites' pooled complete-case moments; invariance is not estimable, with the reason."""
+    and the SQ invariance across sites and languages, each from the sites' moments; the ordinal VERA-2R
+    invariance is not estimable from bundles, with the reason."""
     t = p["thresholds"]
     out: list[KeyFigure] = []
     indicators = []
@@ -362,7 +363,17 @@ def pooled_key_figures(pooled: Mapping, p: Mapping) -> list[KeyFigure]:
     else:
         out.append(KeyFigure("structure", "SQ CFA of the hypothesised model", verdict=NE, reason=NOT_POOLED,
                              criterion="structure", anchor="across-sites", source=t["cfi"].get("source", "")))
-    out.append(KeyFigure("invariance", "SQ and VERA-2R invariance across sites and languages", verdict=NE,
+    inv = pooled.get("invariance") or {}
+    if inv:
+        for f in invariance_figures({"sq": {"invariance": inv}}, p):
+            how = inv.get(f.label.rsplit(" ", 1)[-1].rstrip("s"), {}).get("how", "")
+            out.append(dataclasses.replace(f, criterion="invariance", pooling="exact", anchor="across-sites",
+                                           note=f"pooled exactly: {how}" if how else ""))
+    else:
+        out.append(KeyFigure("invariance", "SQ invariance across sites and languages", verdict=NE,
+                             reason=NOT_POOLED, criterion="invariance", anchor="across-sites",
+                             source=p["invariance"]["source"]))
+    out.append(KeyFigure("invariance", "VERA-2R invariance across sites (ordinal)", verdict=NE,
                          reason=NOT_INVARIANCE, criterion="invariance", anchor="across-sites",
                          source=p["invariance"]["source"]))
     order = [a for a, _, _ in AREAS]

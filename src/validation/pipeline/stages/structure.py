@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import pandas as pd
 
 from validation.stats.cfa import cfa, invariance, small_sample_fit
 from validation.stats.factor import bartlett, efa, eigenvalues, kmo, parallel_analysis
@@ -128,8 +130,10 @@ def _pointing_tests(res, top: int = 5) -> dict:
                                          for t in tests[:top]]}
 
 
-def _invariance_block(model: str, frame, group: str, p: dict) -> dict:
-    sizes = frame[group].value_counts()
+def invariance_block(model: str, frame, group: str, p: dict, sizes: Mapping[str, int] | None = None) -> dict:
+    """The SQ model's invariance across ``group``, the groups of fewer than ``min_group_n`` rows left out
+    (``sizes``: the rows of each group, when ``frame`` does not hold them all, as for pooled moments)."""
+    sizes = pd.Series(sizes) if sizes is not None else frame[group].value_counts()
     keep = sorted(str(g) for g in sizes[sizes >= int(p.min_group_n)].index)
     dropped = {str(g): int(n) for g, n in sizes.items() if str(g) not in keep}
     if len(keep) < 2:
@@ -214,8 +218,8 @@ def run(root: Path, config: Config) -> None:
     # this one does the eigenvalues, the parallel analysis and the EFA
     jobs: dict[str, tuple] = {}
     if "ML" in p.estimators.sq:
-        jobs["inv site"] = (_invariance_block, model, frame, "site", p)
-        jobs["inv language"] = (_invariance_block, model, frame, "language", p)
+        jobs["inv site"] = (invariance_block, model, frame, "site", p)
+        jobs["inv language"] = (invariance_block, model, frame, "language", p)
         jobs["cfa"] = (_cfa_block, model, items, p)
     if "WLSMV" in p.estimators.sq:
         jobs["sq ordinal"] = (_ordinal_block, model, items, p)
