@@ -79,6 +79,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "cox": "survival",
     "uno_c": "survival",
     "time_dependent_auc": "survival",
+    "agreement_with_key": "rater_training",
 }
 
 __all__ = sorted(_SUBMODULE_OF)

@@ -1,0 +1,374 @@
+"""Trainee raters against an expert key: how closely each trainee's ratings of case vignettes match the
+key's (the authors' consensus rating of each vignette), with intervals from a bootstrap over vignettes.
+
+Ratings of the indicators of one vignette are not independent (a trainee who misreads the vignette
+misreads several indicators), so every interval resamples whole vignettes (a cluster bootstrap; Davison &
+Hinkley 1997, sec. 3.8) and reports the percentile and the BCa interval (Efron 1987), the acceleration from
+the jackknife over vignettes. The share of exact agreement also gets the Wilson interval (Wilson 1927),
+which treats the ratings as independent, for comparison: it is too narrow when misses cluster in vignettes.
+
+"Within one category" is not offered: on a 3-point scale a trainee who always says "moderate" is within one
+category of every key rating, so the measure cannot tell a rater from a rule.
+
+References
+----------
+Davison, A. C., & Hinkley, D. V. (1997). Bootstrap Methods and Their Application. Cambridge University Press.
+Efron, B. (1987). Better bootstrap confidence intervals. JASA, 82, 171-185.
+Gwet, K. L. (2014). Handbook of Inter-Rater Reliability, 4th ed. Advanced Analytics.
+Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference. JASA, 22, 209-212.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
+
+from validation.stats._checks import check_level, check_random_state
+from validation.stats.agreement import cohen_kappa, gwet_ac
+from validation.stats.results import NotEstimable
+
+__all__ = ["agreement_with_key", "AgreementWithKey", "DEFAULT_CODES"]
+
+DEFAULT_CODES: dict[str, int] = {"low": 1, "moderate": 2, "high": 3, "absent": 0, "present": 1}
+OVERALL = "all trainees"
+MODERATE = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class AgreementWithKey:
+    """Agreement of trainees with the key: one row per trainee and measure in ``table`` (the trainee
+    ``"all trainees"`` pools every trainee's ratings), columns ``trainee_id, measure, estimate, ci_lower,
+    ci_upper`` (bootstrap percentile), ``bca_lower, bca_upper``, ``wilson_lower, wilson_upper`` (exact
+    agreement only), ``n_vignettes, n_ratings`` and ``note`` (why a figure is missing)."""
+
+    table: pd.DataFrame
+    level: float
+    n_boot: int
+    weights: str | None
+    method: str
+
+    def measure(self, name: str) -> pd.DataFrame:
+        """The rows of one measure, indexed by trainee."""
+        return self.table[self.table["measure"] == name].set_index("trainee_id")
+
+
+def _scores(frame: pd.DataFrame, codes: Mapping[str, int], what: str) -> pd.DataFrame:
+    """Numbers from numbers or the instrument's codes (case-insensitive); blanks stay missing."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_numeric_dtype(s):
+            out[col] = s.astype(float)
+            continue
+        text = s.astype("string").str.strip().str.lower()
+        mapped = text.map(lambda v: codes.get(v, v) if isinstance(v, str) else v)
+        num = pd.to_numeric(mapped, errors="coerce")
+        bad = text.notna() & (text != "") & num.isna()
+        if bad.any():
+            found = sorted(set(text[bad].astype(str)))[:5]
+            raise ValueError(f"{what}, column {col}: found {found}, expected numbers or the codes "
+                             f"{sorted(codes)}")
+        out[col] = num.astype(float)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _weights(q: int, weights: str | None) -> np.ndarray:
+    k = np.arange(q)
+    d = np.abs(k[:, None] - k[None, :]) / max(q - 1, 1)
+    if weights == "quadratic":
+        return 1.0 - d ** 2
+    if weights == "linear":
+        return 1.0 - d
+    if weights is None:
+        return np.eye(q)
+    raise ValueError(f"weights: expected 'quadratic', 'linear' or None, got {weights!r}")
+
+
+def _kappa_ac2(tables: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted kappa (Cohen 1968) and Gwet's AC2 of the trainee against the key from contingency tables
+    (..., q, q): the same formulas as the project's cohen_kappa and gwet_ac for two raters, every unit
+    rated by both, vectorised over the tables."""
+    q = w.shape[0]
+    n = tables.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = tables / n[..., None, None]
+        rows, cols = p.sum(axis=-1), p.sum(axis=-2)
+        po = np.einsum("...kl,kl->...", p, w)
+        pe_k = np.einsum("...k,...l,kl->...", rows, cols, w)
+        kappa = (po - pe_k) / (1.0 - pe_k)
+        pi = (rows + cols) / 2.0
+        pe_g = w.sum() / (q * (q - 1)) * np.sum(pi * (1.0 - pi), axis=-1)
+        ac2 = (po - pe_g) / (1.0 - pe_g)
+    return kappa, ac2
+
+
+def _bca(boot: np.ndarray, estimate: float, jack: np.ndarray, level: float) -> tuple[float, float, str]:
+    """BCa interval from the bootstrap distribution and the leave-one-vignette-out jackknife."""
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0 or not np.isfinite(estimate):
+        return np.nan, np.nan, "BCa not estimable: no finite bootstrap value"
+    share = float(np.mean(boot < estimate))
+    if share in (0.0, 1.0):
+        return np.nan, np.nan, "BCa not estimable: the estimate lies at the edge of its bootstrap distribution"
+    jack = jack[np.isfinite(jack)]
+    d = jack.mean() - jack if jack.size else np.zeros(0)
+    s2 = float(np.sum(d ** 2))
+    a = float(np.sum(d ** 3) / (6.0 * s2 ** 1.5)) if s2 > 0 else 0.0
+    z0 = float(norm.ppf(share))
+    alpha = (1.0 - level) / 2.0
+    out = []
+    for zq in (float(norm.ppf(alpha)), float(norm.ppf(1.0 - alpha))):
+        adj = z0 + (z0 + zq) / (1.0 - a * (z0 + zq))
+        out.append(float(np.quantile(boot, norm.cdf(adj))))
+    return out[0], out[1], ""
+
+
+@dataclasses.dataclass
+class _Cluster:
+    """Per-vignette sums of one trainee (or all trainees), the bootstrap's resampling units."""
+
+    sums: dict[str, tuple[np.ndarray, np.ndarray]]   # measure -> (numerator, denominator) per vignette
+    tables: np.ndarray                                # vignette x q x q: trainee x key on the indicators
+    n_ratings: dict[str, int]
+
+
+def _cluster(r: pd.DataFrame, key: pd.DataFrame, indicators: list[str], domains: Mapping[str, Sequence[str]],
+             additional: list[str], summary: str | None, levels: list[float]) -> _Cluster:
+    k = key.loc[r.index]
+    sums: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    n_ratings: dict[str, int] = {}
+    # rows (a trainee's rating of a vignette) summed by vignette: the bootstrap resamples whole vignettes
+    _, vignette = np.unique(r.index.astype(str), return_inverse=True)
+    vignette = np.asarray(vignette).reshape(-1)
+    nv = int(vignette.max()) + 1
+
+    def by_vignette(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(nv)
+        np.add.at(out, vignette, values)
+        return out
+
+    def share(name: str, cols: list[str]) -> None:
+        if not cols:
+            return
+        x, y = r[cols].to_numpy(float), k[cols].to_numpy(float)
+        rated = ~np.isnan(x)
+        sums[name] = (by_vignette((rated & (x == y)).sum(axis=1).astype(float)),
+                      by_vignette(rated.sum(axis=1).astype(float)))
+        n_ratings[name] = int(rated.sum())
+
+    share("exact, indicators", indicators)
+    for code, cols in domains.items():
+        share(f"exact, domain {code}", [c for c in cols if c in indicators])
+    share("exact, additional indicators", additional)
+    if summary is not None:
+        share("exact, summary judgement", [summary])
+    x, y = r[indicators].to_numpy(float), k[indicators].to_numpy(float)
+    rated = ~np.isnan(x)
+    sums["severity"] = (by_vignette(np.where(rated, x - y, 0.0).sum(axis=1)),
+                        by_vignette(rated.sum(axis=1).astype(float)))
+    n_ratings["severity"] = int(rated.sum())
+    extreme = rated & (y != MODERATE)
+    sums["centrality"] = (by_vignette((extreme & (x == MODERATE)).sum(axis=1).astype(float)),
+                          by_vignette(extreme.sum(axis=1).astype(float)))
+    n_ratings["centrality"] = int(extreme.sum())
+    q = len(levels)
+    ix = np.searchsorted(levels, np.where(rated, x, levels[0]))
+    iy = np.searchsorted(levels, y)
+    tables = np.zeros((nv, q, q))
+    v = np.repeat(vignette[:, None], len(indicators), axis=1)
+    np.add.at(tables, (v[rated], ix[rated], iy[rated]), 1.0)
+    n_ratings["weighted kappa"] = n_ratings["AC2"] = int(rated.sum())
+    return _Cluster(sums, tables, n_ratings)
+
+
+def _point_and_boot(cl: _Cluster, wts: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+    """Each measure at the vignette weights ``wts`` (replicates x vignettes): ratios of weighted sums, and
+    kappa / AC2 of the weighted tables."""
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, (num, den) in cl.sums.items():
+            out[name] = (wts @ num) / (wts @ den)
+    kappa, ac2 = _kappa_ac2(np.einsum("bv,vkl->bkl", wts, cl.tables), w)
+    out["weighted kappa"], out["AC2"] = kappa, ac2
+    return out
+
+
+def agreement_with_key(
+    ratings: pd.DataFrame,
+    key: pd.DataFrame,
+    *,
+    indicators: Sequence[str] | None = None,
+    domains: Mapping[str, Sequence[str]] | None = None,
+    additional: Sequence[str] = (),
+    summary: str | None = None,
+    weights: str | None = "quadratic",
+    cluster: str = "vignette",
+    ci: float = 0.95,
+    n_boot: int = 2000,
+    random_state: Any = None,
+    codes: Mapping[str, int] | None = None,
+) -> AgreementWithKey:
+    """How closely trainees rate case vignettes as the expert key does, per trainee and over all trainees.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        One row per vignette a trainee rated, indexed by vignette (or with a column ``cluster``), one
+        column an indicator; with a ``trainee_id`` column for many trainees. Scores (1-3 for low /
+        moderate / high, 0-1 for absent / present) or the codes in ``codes``; blank = not rated.
+    key : DataFrame
+        The key's rating of every vignette, indexed by vignette (or with a column ``cluster``), the same
+        indicator columns; no blank.
+    indicators : sequence of str
+        The ordinal indicators (default: every column of ``key`` not in ``additional`` or ``summary``).
+    domains : mapping of str to sequence of str
+        Indicators by domain, for the exact agreement per domain.
+    additional : sequence of str
+        The present / absent indicators (their exact agreement is reported on its own).
+    summary : str
+        The summary judgement's column (vignettes rated exactly as the key).
+    weights : ``"quadratic"``, ``"linear"`` or None
+        Weights of kappa and AC2 on the ordinal indicators (Gwet 2014, ch. 3).
+    cluster : str
+        The vignette identifier: the index name or a column of both frames.
+    ci : float
+        Level of every interval.
+    n_boot : int
+        Bootstrap replicates (whole vignettes resampled).
+    random_state : None, int or numpy Generator
+        The bootstrap's random numbers (see :func:`validation.stats._checks.check_random_state`).
+    codes : mapping of str to int
+        Rating codes as numbers (default :data:`DEFAULT_CODES`: low 1, moderate 2, high 3, absent 0,
+        present 1).
+
+    Returns
+    -------
+    AgreementWithKey
+        Measures: ``exact, indicators`` (share of the ordinal indicators' ratings equal to the key),
+        ``exact, domain X``, ``exact, additional indicators``, ``exact, summary judgement``, ``weighted
+        kappa`` and ``AC2`` (the trainee and the key as two raters of the (vignette, indicator) units; the
+        point estimates are the project's :func:`~validation.stats.agreement.cohen_kappa` and
+        :func:`~validation.stats.agreement.gwet_ac`), ``severity`` (mean of trainee - key on the 1-3
+        scale: above 0 rates too high) and ``centrality`` (share of "moderate" where the key says low or
+        high).
+
+    Examples
+    --------
+    Two trainees, three vignettes, four indicators; trainee B rates every "high" as "moderate":
+
+    >>> import pandas as pd
+    >>> key = pd.DataFrame({"i1": [1, 3, 2], "i2": [3, 3, 1], "i3": [2, 1, 3], "i4": [1, 2, 3]},
+    ...                    index=pd.Index(["v1", "v2", "v3"], name="vignette"))
+    >>> b = key.replace(3, 2)
+    >>> ratings = pd.concat([key.assign(trainee_id="A"), b.assign(trainee_id="B")])
+    >>> res = agreement_with_key(ratings, key, n_boot=200, random_state=1)
+    >>> res.measure("exact, indicators")["estimate"].round(3).to_dict()
+    {'A': 1.0, 'B': 0.583, 'all trainees': 0.792}
+    >>> b_rows = res.table[res.table["trainee_id"] == "B"].set_index("measure")["estimate"]
+    >>> round(float(b_rows["severity"]), 3), round(float(b_rows["centrality"]), 3)   # 5 of 9 low or high keys
+    (-0.417, 0.556)
+    """
+    level = check_level(ci)
+    if int(n_boot) != n_boot or n_boot < 2:
+        raise ValueError(f"n_boot must be a whole number of at least 2, got {n_boot!r}")
+    rng = check_random_state(random_state)
+    codes = dict(DEFAULT_CODES if codes is None else codes)
+    ratings, key = _indexed(ratings, cluster, "ratings"), _indexed(key, cluster, "key")
+    if key.index.duplicated().any():
+        raise ValueError(f"key: vignette(s) {sorted(set(key.index[key.index.duplicated()].astype(str)))[:5]} appear "
+                         "more than once; expected one key row a vignette")
+    additional = list(additional)
+    cols = [c for c in key.columns if c != "trainee_id"]
+    indicators = list(indicators) if indicators is not None else [c for c in cols if c not in additional
+                                                                   and c != summary]
+    wanted = indicators + additional + ([summary] if summary else [])
+    for frame, what in ((ratings, "ratings"), (key, "key")):
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{what}: column(s) {missing[:5]} missing; expected every indicator of the key")
+    if not indicators:
+        raise ValueError("indicators: at least one ordinal indicator is needed")
+    key = _scores(key[wanted], codes, "key")
+    if key.isna().any().any():
+        where = key.isna().stack()
+        first = where[where].index[:3].tolist()
+        raise ValueError(f"key: not-rated cells at (vignette, column) {first}; expected the key's rating of every "
+                         "indicator")
+    unknown = sorted(set(ratings.index.astype(str)) - set(key.index.astype(str)))
+    if unknown:
+        raise ValueError(f"ratings: vignette(s) {unknown[:5]} have no key; expected only vignettes of the key")
+    trainee = ratings["trainee_id"].astype(str) if "trainee_id" in ratings.columns else pd.Series(
+        "trainee", index=ratings.index)
+    scores = _scores(ratings[wanted], codes, "ratings")
+    levels = sorted(set(np.unique(key[indicators].to_numpy())) | set(np.unique(scores[indicators].dropna().to_numpy())))
+    w = _weights(len(levels), weights)
+    doms = {c: list(v) for c, v in (domains or {}).items()}
+
+    rows: list[dict] = []
+    groups = [(t, scores[trainee.to_numpy() == t]) for t in sorted(trainee.unique())]
+    if len(groups) > 1:
+        groups.append((OVERALL, scores))
+    for tid, r in groups:
+        if r.index.duplicated().any() and tid != OVERALL:
+            raise ValueError(f"ratings: trainee {tid} rated vignette(s) "
+                             f"{sorted(set(r.index[r.index.duplicated()].astype(str)))[:5]} more than once")
+        rows += _trainee_rows(tid, r, key, indicators, doms, additional, summary, levels, w, weights, level,
+                              int(n_boot), rng)
+    table = pd.DataFrame(rows, columns=["trainee_id", "measure", "estimate", "ci_lower", "ci_upper", "bca_lower",
+                                        "bca_upper", "wilson_lower", "wilson_upper", "n_vignettes", "n_ratings",
+                                        "note"])
+    method = (f"bootstrap over vignettes ({n_boot} replicates; percentile and BCa), Wilson interval beside the "
+              "exact agreement")
+    return AgreementWithKey(table, level, int(n_boot), weights, method)
+
+
+def _indexed(frame: pd.DataFrame, cluster: str, what: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what}: expected a DataFrame, got {type(frame).__name__}")
+    if cluster in frame.columns:
+        return frame.set_index(cluster)
+    return frame
+
+
+def _trainee_rows(tid: str, r: pd.DataFrame, key: pd.DataFrame, indicators: list[str],
+                  domains: Mapping[str, list[str]], additional: list[str], summary: str | None, levels: list[float],
+                  w: np.ndarray, weights: str | None, level: float, n_boot: int,
+                  rng: np.random.Generator) -> list[dict]:
+    cl = _cluster(r, key, indicators, domains, additional, summary, levels)
+    nv = cl.tables.shape[0]
+    point = {name: float(v[0]) for name, v in _point_and_boot(cl, np.ones((1, nv)), w).items()}
+    # the point estimates of kappa and AC2 from the project's functions (pinned to irrCAC)
+    x, y = r[indicators].to_numpy(float).ravel(), key.loc[r.index, indicators].to_numpy(float).ravel()
+    ok = ~np.isnan(x)
+    notes: dict[str, str] = {}
+    try:
+        point["weighted kappa"] = cohen_kappa(x[ok], y[ok], weights=weights, levels=levels).kappa
+    except NotEstimable as exc:
+        point["weighted kappa"], notes["weighted kappa"] = np.nan, str(exc)
+    try:
+        point["AC2"] = gwet_ac(np.column_stack([x[ok], y[ok]]), weights=weights or "identity", levels=levels).estimate
+    except NotEstimable as exc:
+        point["AC2"], notes["AC2"] = np.nan, str(exc)
+    counts = rng.multinomial(nv, np.full(nv, 1.0 / nv), size=n_boot).astype(float)
+    boot = _point_and_boot(cl, counts, w)
+    jack = _point_and_boot(cl, 1.0 - np.eye(nv), w) if nv > 1 else {k: np.zeros(0) for k in boot}
+    out = []
+    for name, est in point.items():
+        b = boot[name][np.isfinite(boot[name])]
+        lo, hi = (np.quantile(b, [(1 - level) / 2, (1 + level) / 2]) if b.size else (np.nan, np.nan))
+        blo, bhi, why = _bca(boot[name], est, jack[name], level)
+        note = notes.get(name) or ("" if np.isfinite(est) else "not estimable: no rating for this measure") or why
+        wl = wh = np.nan
+        if name.startswith("exact") and name in cl.sums:
+            num, den = cl.sums[name]
+            if den.sum() > 0:
+                wl, wh = proportion_confint(num.sum(), den.sum(), alpha=1 - level, method="wilson")
+        out.append({"trainee_id": tid, "measure": name, "estimate": est, "ci_lower": float(lo), "ci_upper": float(hi),
+                    "bca_lower": blo, "bca_upper": bhi, "wilson_lower": float(wl), "wilson_upper": float(wh),
+                    "n_vignettes": nv, "n_ratings": cl.n_ratings.get(name, 0), "note": note})
+    return out

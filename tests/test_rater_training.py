@@ -1,0 +1,122 @@
+"""Trainees against an expert key (validation.stats.rater_training.agreement_with_key): the point estimates
+are the project's kappa and AC2 (pinned to irrCAC in tests/test_agreement*.py), the exact-agreement share,
+severity and centrality are their closed forms, and every interval resamples whole vignettes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from validation.stats.agreement import cohen_kappa, gwet_ac
+from validation.stats.rater_training import OVERALL, _cluster, _kappa_ac2, _weights, agreement_with_key
+
+ITEMS = [f"i{j}" for j in range(1, 13)]
+
+
+def _course(seed: int = 3, trainees: int = 6, vignettes: int = 8):
+    rng = np.random.default_rng(seed)
+    idx = pd.Index([f"v{v}" for v in range(vignettes)], name="vignette")
+    key = pd.DataFrame(rng.integers(1, 4, (vignettes, len(ITEMS))), index=idx, columns=ITEMS)
+    key["add1"] = rng.integers(0, 2, vignettes)
+    key["summary_risk"] = rng.integers(1, 4, vignettes)
+    frames = []
+    for t in range(trainees):
+        r = key.copy().astype(float)
+        miss = rng.random(r[ITEMS].shape) > 0.55 + 0.06 * t
+        r.loc[:, ITEMS] = np.where(miss, rng.integers(1, 4, miss.shape), r[ITEMS])
+        r.iloc[0, 2] = np.nan                                   # a not-rated indicator
+        frames.append(r.assign(trainee_id=f"T{t}"))
+    return pd.concat(frames), key
+
+
+def test_point_estimates_are_the_project_kappa_ac2_and_closed_forms():
+    ratings, key = _course()
+    res = agreement_with_key(ratings, key, additional=["add1"], summary="summary_risk",
+                             domains={"A": ITEMS[:6], "B": ITEMS[6:]}, n_boot=50, random_state=1)
+    for tid, r in ratings.groupby("trainee_id"):
+        x, y = r[ITEMS].to_numpy(float).ravel(), key.loc[r.index, ITEMS].to_numpy(float).ravel()
+        ok = ~np.isnan(x)
+        got = res.table[res.table["trainee_id"] == tid].set_index("measure")
+        assert got.loc["weighted kappa", "estimate"] == cohen_kappa(x[ok], y[ok], weights="quadratic").kappa
+        assert got.loc["AC2", "estimate"] == gwet_ac(np.column_stack([x[ok], y[ok]]), weights="quadratic").estimate
+        assert got.loc["exact, indicators", "estimate"] == pytest.approx(np.mean(x[ok] == y[ok]), rel=1e-15)
+        assert got.loc["severity", "estimate"] == pytest.approx(np.mean(x[ok] - y[ok]), rel=1e-13)
+        extreme = ok & (y != 2)
+        assert got.loc["centrality", "estimate"] == pytest.approx(np.mean(x[extreme] == 2), rel=1e-15)
+        assert got.loc["exact, summary judgement", "estimate"] == np.mean(r["summary_risk"] == key["summary_risk"])
+        half = r[ITEMS[:6]].to_numpy(float).ravel(), key.loc[r.index, ITEMS[:6]].to_numpy(float).ravel()
+        rated = ~np.isnan(half[0])
+        assert got.loc["exact, domain A", "estimate"] == pytest.approx(np.mean(half[0][rated] == half[1][rated]))
+        lo, hi = proportion_confint(int(np.sum(x[ok] == y[ok])), int(ok.sum()), alpha=0.05, method="wilson")
+        assert (got.loc["exact, indicators", "wilson_lower"], got.loc["exact, indicators", "wilson_upper"]) == (lo, hi)
+        assert got.loc["exact, indicators", "n_ratings"] == ok.sum() and got.loc["AC2", "n_vignettes"] == 8
+
+
+def test_the_bootstraps_kappa_and_ac2_are_the_same_statistics_as_the_point_estimates():
+    """The replicates use kappa and AC2 computed from the vignettes' tables: at the observed weights they
+    equal the project's functions, so the intervals are of the same statistics."""
+    ratings, key = _course(seed=5)
+    levels = [1.0, 2.0, 3.0]
+    for weights in ("quadratic", "linear", None):
+        w = _weights(3, weights)
+        for _, r in ratings.groupby("trainee_id"):
+            cl = _cluster(r[ITEMS], key[ITEMS], ITEMS, {}, [], None, levels)
+            kappa, ac2 = _kappa_ac2(cl.tables.sum(axis=0), w)
+            x, y = r[ITEMS].to_numpy(float).ravel(), key.loc[r.index, ITEMS].to_numpy(float).ravel()
+            ok = ~np.isnan(x)
+            assert kappa == pytest.approx(cohen_kappa(x[ok], y[ok], weights=weights).kappa, rel=1e-12)
+            ref = gwet_ac(np.column_stack([x[ok], y[ok]]), weights=weights or "identity").estimate
+            assert ac2 == pytest.approx(ref, rel=1e-12)
+
+
+def test_intervals_resample_whole_vignettes():
+    # a trainee right on every indicator of four vignettes and wrong on all of the other four: by vignette
+    # the share is 0 or 1, so the bootstrap interval is far wider than the Wilson interval of 48 ratings
+    idx = pd.Index([f"v{v}" for v in range(8)], name="vignette")
+    key = pd.DataFrame(1, index=idx, columns=ITEMS[:6])
+    r = key.copy()
+    r.iloc[4:] = 3
+    res = agreement_with_key(r, key, n_boot=4000, random_state=2)
+    row = res.measure("exact, indicators").iloc[0]
+    assert row["estimate"] == 0.5
+    assert row["ci_upper"] - row["ci_lower"] > 1.8 * (row["wilson_upper"] - row["wilson_lower"])
+    # the same share of misses spread evenly over the vignettes: no variation between vignettes, no width
+    even = key.copy()
+    even.iloc[:, :3] = 3
+    flat = agreement_with_key(even, key, n_boot=500, random_state=2).measure("exact, indicators").iloc[0]
+    assert flat["estimate"] == flat["ci_lower"] == flat["ci_upper"] == 0.5
+    assert flat["note"].startswith("BCa not estimable")
+
+
+def test_the_overall_row_pools_trainees_and_resamples_vignettes():
+    ratings, key = _course(trainees=4)
+    res = agreement_with_key(ratings, key[ITEMS], indicators=ITEMS, n_boot=200, random_state=4)
+    overall = res.measure("exact, indicators").loc[OVERALL]
+    x = ratings[ITEMS].to_numpy(float)
+    y = key.loc[ratings.index, ITEMS].to_numpy(float)
+    ok = ~np.isnan(x)
+    assert overall["estimate"] == pytest.approx(np.mean(x[ok] == y[ok]))
+    assert overall["n_vignettes"] == 8 and overall["n_ratings"] == ok.sum()
+    assert overall["ci_lower"] < overall["estimate"] < overall["ci_upper"]
+    # reproducible from the seed
+    again = agreement_with_key(ratings, key[ITEMS], indicators=ITEMS, n_boot=200, random_state=4)
+    pd.testing.assert_frame_equal(res.table, again.table)
+
+
+def test_codes_and_clear_errors():
+    ratings, key = _course(trainees=1)
+    words = ratings[ITEMS].replace({1.0: "Low", 2.0: "moderate", 3.0: "HIGH"}).assign(trainee_id="T0")
+    a = agreement_with_key(words, key[ITEMS], n_boot=20, random_state=1).table
+    b = agreement_with_key(ratings[ITEMS + ["trainee_id"]], key[ITEMS], n_boot=20, random_state=1).table
+    pd.testing.assert_frame_equal(a, b)
+    bad_key = key[ITEMS].astype(float)
+    bad_key.iloc[1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"key: not-rated cells at \(vignette, column\) \[\('v1', 'i4'\)\]"):
+        agreement_with_key(ratings[ITEMS], bad_key, n_boot=20)
+    other = ratings[ITEMS].rename(index={"v3": "v99"})
+    with pytest.raises(ValueError, match=r"ratings: vignette\(s\) \['v99'\] have no key"):
+        agreement_with_key(other, key[ITEMS], n_boot=20)
+    with pytest.raises(ValueError, match=r"column i2: found \['often'\], expected numbers or the codes"):
+        agreement_with_key(ratings[ITEMS].assign(i2="often"), key[ITEMS], n_boot=20)
