@@ -120,3 +120,30 @@ def test_codes_and_clear_errors():
         agreement_with_key(other, key[ITEMS], n_boot=20)
     with pytest.raises(ValueError, match=r"column i2: found \['often'\], expected numbers or the codes"):
         agreement_with_key(ratings[ITEMS].assign(i2="often"), key[ITEMS], n_boot=20)
+
+
+def test_indicator_misses_tests_as_r_binom_test_and_p_adjust():
+    import json
+    from pathlib import Path
+
+    from validation.stats.rater_training import indicator_misses
+
+    ref = json.loads((Path(__file__).parent / "reference" / "rater_training" / "misses.json").read_text())
+    # one vignette keyed "moderate" on every indicator; per indicator the misses too high (3) and too low (1)
+    # of R's counts, and 5 ratings matching
+    cols = [f"i{j}" for j in range(len(ref["too_high"]))]
+    n = max(h + lo for h, lo in zip(ref["too_high"], ref["too_low"])) + 5
+    data = {}
+    for c, h, lo in zip(cols, ref["too_high"], ref["too_low"]):
+        data[c] = [3] * h + [1] * lo + [2] * (n - h - lo)
+    ratings = pd.DataFrame(data, index=pd.Index(["v1"] * n, name="vignette"))
+    key = pd.DataFrame({c: [2] for c in cols}, index=pd.Index(["v1"], name="vignette"))
+    res = indicator_misses(ratings, key)
+    np.testing.assert_allclose(res.table["p"], ref["p"], rtol=1e-10)
+    np.testing.assert_allclose(res.table["p_holm"], ref["p_holm"], rtol=1e-10)
+    assert list(res.table["too_high"]) == ref["too_high"] and list(res.table["too_low"]) == ref["too_low"]
+    flagged = {c: s for c, s in res.table["systematic"].items() if s}
+    want = {c: ("too high" if h > lo else "too low")
+            for c, h, lo, p in zip(cols, ref["too_high"], ref["too_low"], ref["p_holm"]) if p < 0.05}
+    assert flagged == want and flagged
+    assert res.by_vignette.loc["i0", "v1"] == pytest.approx((n - 8) / n)

@@ -80,6 +80,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "uno_c": "survival",
     "time_dependent_auc": "survival",
     "agreement_with_key": "rater_training",
+    "indicator_misses": "rater_training",
 }
 
 __all__ = sorted(_SUBMODULE_OF)

@@ -25,14 +25,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import binomtest, norm
 from statsmodels.stats.proportion import proportion_confint
 
 from validation.stats._checks import check_level, check_random_state
 from validation.stats.agreement import cohen_kappa, gwet_ac
 from validation.stats.results import NotEstimable
 
-__all__ = ["agreement_with_key", "AgreementWithKey", "DEFAULT_CODES"]
+__all__ = ["agreement_with_key", "AgreementWithKey", "indicator_misses", "IndicatorMisses", "DEFAULT_CODES"]
 
 DEFAULT_CODES: dict[str, int] = {"low": 1, "moderate": 2, "high": 3, "absent": 0, "present": 1}
 OVERALL = "all trainees"
@@ -372,3 +372,92 @@ def _trainee_rows(tid: str, r: pd.DataFrame, key: pd.DataFrame, indicators: list
                     "bca_lower": blo, "bca_upper": bhi, "wilson_lower": float(wl), "wilson_upper": float(wh),
                     "n_vignettes": nv, "n_ratings": cl.n_ratings.get(name, 0), "note": note})
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class IndicatorMisses:
+    """Per indicator (``table``): the trainees' ratings matching the key (``share`` with its Wilson interval,
+    ``n_ratings``), the misses too high and too low, the exact binomial test of too high against too low
+    (``p``, two-sided) and its Holm-adjusted ``p_holm``, and ``systematic`` (``"too high"``, ``"too low"`` or
+    ``""``) where ``p_holm`` is below ``alpha``; ``by_vignette``: the share matching of each indicator
+    (rows) on each vignette (columns), for a heat map."""
+
+    table: pd.DataFrame
+    by_vignette: pd.DataFrame
+    alpha: float
+    level: float
+
+
+def indicator_misses(ratings: pd.DataFrame, key: pd.DataFrame, indicators: Sequence[str] | None = None, *,
+                     cluster: str = "vignette", alpha: float = 0.05, ci: float = 0.95,
+                     codes: Mapping[str, int] | None = None) -> IndicatorMisses:
+    """Which indicators the trainees rate as the key does, and whether their misses lean one way.
+
+    A miss too high is a rating above the key's. Under no systematic tendency a miss is as likely too high
+    as too low: the exact binomial test of the too-high misses among all misses (p = 1/2, two-sided;
+    Clopper & Pearson's exact test, as R's ``binom.test``), Holm-adjusted across the indicators (Holm 1979).
+
+    Parameters
+    ----------
+    ratings, key, cluster, codes
+        As :func:`agreement_with_key` (``ratings`` long, every trainee's rows).
+    indicators : sequence of str
+        The indicators to examine (default: every column of ``key``).
+    alpha : float
+        Holm-adjusted level below which misses are called systematic.
+    ci : float
+        Level of the Wilson interval of each share.
+
+    Examples
+    --------
+    Ten trainees rate one vignette; on i1 eight say "high" where the key says "moderate":
+
+    >>> import pandas as pd
+    >>> key = pd.DataFrame({"i1": [2], "i2": [2]}, index=pd.Index(["v1"], name="vignette"))
+    >>> ratings = pd.DataFrame({"i1": [3] * 8 + [2] * 2, "i2": [1, 3] * 4 + [2] * 2},
+    ...                        index=pd.Index(["v1"] * 10, name="vignette"))
+    >>> res = indicator_misses(ratings, key)
+    >>> [(i, float(r.share), int(r.too_high), int(r.too_low), r.systematic) for i, r in res.table.iterrows()]
+    [('i1', 0.2, 8, 0, 'too high'), ('i2', 0.2, 4, 4, '')]
+    >>> round(float(res.table.loc["i1", "p"]), 4)       # binom.test(8, 8): 2 x 0.5^8
+    0.0078
+    """
+    level = check_level(ci)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    codes = dict(DEFAULT_CODES if codes is None else codes)
+    ratings, key = _indexed(ratings, cluster, "ratings"), _indexed(key, cluster, "key")
+    cols = list(indicators) if indicators is not None else [c for c in key.columns if c != "trainee_id"]
+    missing = [c for c in cols if c not in ratings.columns or c not in key.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing[:5]} missing from the ratings or the key")
+    unknown = sorted(set(ratings.index.astype(str)) - set(key.index.astype(str)))
+    if unknown:
+        raise ValueError(f"ratings: vignette(s) {unknown[:5]} have no key; expected only vignettes of the key")
+    x = _scores(ratings[cols], codes, "ratings")
+    y = _scores(key[cols], codes, "key").loc[x.index]
+    y.index = x.index
+    rated = x.notna()
+    match = (x == y) & rated
+    high = (x > y) & rated
+    low = (x < y) & rated
+    rows = []
+    for c in cols:
+        n, m = int(rated[c].sum()), int(match[c].sum())
+        hi, lo = int(high[c].sum()), int(low[c].sum())
+        wl, wh = proportion_confint(m, n, alpha=1 - level, method="wilson") if n else (np.nan, np.nan)
+        p = binomtest(hi, hi + lo, 0.5).pvalue if hi + lo else 1.0
+        rows.append({"indicator": c, "share": m / n if n else np.nan, "wilson_lower": wl, "wilson_upper": wh,
+                     "n_ratings": n, "too_high": hi, "too_low": lo, "p": float(p)})
+    table = pd.DataFrame(rows).set_index("indicator")
+    table["p_holm"] = _holm(table["p"].to_numpy())
+    table["systematic"] = np.where(table["p_holm"] < alpha, np.where(table["too_high"] > table["too_low"],
+                                                                       "too high", "too low"), "")
+    by_vignette = (match.groupby(level=0).sum() / rated.groupby(level=0).sum()).T
+    return IndicatorMisses(table, by_vignette, float(alpha), level)
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(p, method="holm")[1]
