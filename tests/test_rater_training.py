@@ -147,3 +147,52 @@ def test_indicator_misses_tests_as_r_binom_test_and_p_adjust():
             for c, h, lo, p in zip(cols, ref["too_high"], ref["too_low"], ref["p_holm"]) if p < 0.05}
     assert flagged == want and flagged
     assert res.by_vignette.loc["i0", "v1"] == pytest.approx((n - 8) / n)
+
+
+def _planted_course(practice: int, set_b: int, training: int, controls: bool = True):
+    """12 indicators on 2 vignettes a set (24 ratings an occasion), every key 'moderate'; a trainee matches
+    12 + set_b (on set B) + practice (after) + training (after, trained arm) of the 24."""
+    cols = [f"i{j}" for j in range(12)]
+    vig = {"A": ["a1", "a2"], "B": ["b1", "b2"]}
+    key = pd.DataFrame(2, index=pd.Index(vig["A"] + vig["B"], name="vignette"), columns=cols)
+    rows = []
+    for t in range(12):
+        arm = "control" if controls and t >= 8 else "trained"
+        order = ("A", "B") if t % 2 == 0 else ("B", "A")
+        for occ, st in enumerate(order, start=1):
+            hits = 12 + (set_b if st == "B" else 0) + (practice if occ == 2 else 0) + (
+                training if occ == 2 and arm == "trained" else 0)
+            flat = [2] * hits + [3] * (24 - hits)
+            for i, v in enumerate(vig[st]):
+                rows.append({"trainee_id": f"T{t:02d}", "occasion": occ, "vignette_set": st, "arm": arm,
+                             "vignette": v, **dict(zip(cols, flat[12 * i:12 * (i + 1)]))})
+    rows.append({"trainee_id": "T99", "occasion": 1, "vignette_set": "A", "arm": "trained", "vignette": "a1",
+                 **{c: 2 for c in cols}})                       # missed the second occasion
+    return pd.DataFrame(rows), key, cols
+
+
+def test_training_change_recovers_planted_practice_set_and_training_effects():
+    from validation.stats.rater_training import training_change
+
+    ratings, key, cols = _planted_course(practice=2, set_b=1, training=4)
+    res = training_change(ratings, key, cols, n_boot=300, random_state=5)
+    est = res.effects["estimate"]
+    assert est["practice"] == pytest.approx(2 / 24, abs=1e-12)
+    assert est["set B - A"] == pytest.approx(1 / 24, abs=1e-12)
+    assert est["training beyond practice"] == pytest.approx(4 / 24, abs=1e-12)
+    assert est["mean change, trained"] == pytest.approx(6 / 24, abs=1e-12)
+    assert est["mean change, control"] == pytest.approx(2 / 24, abs=1e-12)
+    assert res.n_missed == 1 and "T99" not in res.trainees.index and res.note == ""
+    assert (res.effects["ci_lower"] <= est + 1e-12).all() and (est <= res.effects["ci_upper"] + 1e-12).all()
+    assert set(res.trainees["order"]) == {"A then B", "B then A"}
+
+
+def test_without_a_control_arm_practice_and_training_are_one_term():
+    from validation.stats.rater_training import training_change
+
+    ratings, key, cols = _planted_course(practice=2, set_b=1, training=4, controls=False)
+    res = training_change(ratings.drop(columns="arm"), key, cols, n_boot=100, random_state=5)
+    assert "practice and training cannot be told apart" in res.note
+    assert list(res.effects.index) == ["mean change, trained", "practice and training", "set B - A"]
+    assert res.effects.loc["practice and training", "estimate"] == pytest.approx(6 / 24, abs=1e-12)
+    assert res.effects.loc["set B - A", "estimate"] == pytest.approx(1 / 24, abs=1e-12)

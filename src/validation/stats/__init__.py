@@ -81,6 +81,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "time_dependent_auc": "survival",
     "agreement_with_key": "rater_training",
     "indicator_misses": "rater_training",
+    "training_change": "rater_training",
 }
 
 __all__ = sorted(_SUBMODULE_OF)
