@@ -143,3 +143,28 @@ def test_ordinal_invariance_levels_on_the_continuous_ladder():
     assert v.outcome == FAILS and "only thresholds invariance (ordinal model" in v.reason
     assert invariance("thresholds and loadings", "scalar", {"cfi": 0.90, "rmsea": 0.02}, t, **lav).outcome == FAILS
     assert invariance(None, "scalar", ok, t, ordinal=True).outcome == NE
+
+
+def test_certification_by_the_four_outcome_rule():
+    from validation.report.verdicts import CERTIFIED, NOT_YET, UNDECIDED, certify
+
+    rules = [{"measure": "exact, indicators", "min": 0.80}, {"measure": "weighted kappa|AC2", "min": 0.60},
+             {"measure": "severity", "max_abs": 0.25}]
+    good = {"exact, indicators": (0.88, 0.82, 0.93), "weighted kappa": (0.55, 0.41, 0.68),
+            "AC2": (0.78, 0.66, 0.87), "severity": (-0.05, -0.20, 0.10)}
+    c = certify(good, rules, 6)
+    assert c.decision == CERTIFIED and c.failing == c.undecided == ()
+    assert dict(c.criteria)["weighted kappa|AC2"].outcome == "meets"       # AC2 meets: the rule is met
+    # severity wholly beyond +0.25: not yet, and the failing criterion is named
+    c = certify({**good, "severity": (0.40, 0.30, 0.52)}, rules, 6)
+    assert c.decision == NOT_YET and c.failing == ("severity",)
+    # straddling -0.25: undecided; 0.10 from the edge, an interval 0.30 wide must shrink to 0.20: (0.30 / 0.20)^2
+    # = 2.25 times the vignettes, 14 in all, 8 more
+    c = certify({**good, "severity": (-0.35, -0.50, -0.20)}, rules, 6)
+    assert c.decision == UNDECIDED and c.undecided == ("severity",) and c.more_vignettes == 8
+    # an estimate on its cut-off: no number of vignettes decides it
+    c = certify({**good, "exact, indicators": (0.80, 0.74, 0.86)}, rules, 6)
+    assert c.decision == UNDECIDED and c.more_vignettes is None
+    # a measure without an estimate cannot certify
+    c = certify({k: v for k, v in good.items() if k != "severity"}, rules, 6)
+    assert c.decision == NOT_YET and c.failing == ("severity",)

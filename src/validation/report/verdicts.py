@@ -228,3 +228,72 @@ def invariance(level: str | None, required: str, configural_fit: Mapping | None 
     if level == f"partial {required}":
         return Verdict(INCONCLUSIVE, f"only partial {required} invariance (some intercepts freed)")
     return Verdict(FAILS, f"only {level} invariance (required: {required})")
+
+
+CERTIFIED, NOT_YET, UNDECIDED = "certified", "not yet", "undecided"
+
+
+@dataclasses.dataclass(frozen=True)
+class Certification:
+    """A trainee's decision: ``certified`` (every criterion's interval on the right side), ``not yet`` (an
+    interval wholly on the wrong side: ``failing`` names those criteria), ``undecided`` (an interval straddles
+    its cut-off: ``more_vignettes``, the further vignettes that would decide it if the estimates held, or
+    None when an estimate sits on its cut-off), with each criterion's verdict in ``criteria``."""
+
+    decision: str
+    failing: tuple[str, ...]
+    undecided: tuple[str, ...]
+    more_vignettes: int | None
+    criteria: tuple[tuple[str, Verdict], ...]
+
+
+def certify(estimates: Mapping[str, tuple[Any, Any, Any]], rules: list[Mapping], n_vignettes: int) -> Certification:
+    """A trainee's certification by the four-outcome rule: each rule (``measure`` with ``min``, ``max`` or
+    ``max_abs``) judged on the measure's estimate and interval ``(estimate, lower, upper)``; a rule whose
+    ``measure`` lists several (``"weighted kappa|AC2"``) meets when any of them meets. ``n_vignettes``: the
+    vignettes behind the intervals (their width shrinks as 1/sqrt of the vignettes).
+
+    Examples
+    --------
+    >>> rules = [{"measure": "exact, indicators", "min": 0.80}, {"measure": "severity", "max_abs": 0.25}]
+    >>> c = certify({"exact, indicators": (0.83, 0.76, 0.89), "severity": (0.05, -0.10, 0.20)}, rules, 6)
+    >>> c.decision, c.undecided, c.more_vignettes      # (0.89 - 0.76) / (2 x 0.03): 4.7 times as many
+    ('undecided', ('exact, indicators',), 23)
+    >>> certify({"exact, indicators": (0.70, 0.62, 0.77), "severity": (0.05, -0.10, 0.20)}, rules, 6).failing
+    ('exact, indicators',)
+    """
+    verdicts: list[tuple[str, Verdict]] = []
+    for rule in rules:
+        options = [m.strip() for m in str(rule["measure"]).split("|")]
+        judged = [(m, _judge_rule(rule, *estimates.get(m, (None, None, None)), n_vignettes)) for m in options]
+        best = next((v for v in judged if v[1].outcome == MEETS), None) or next(
+            (v for v in judged if v[1].outcome == INCONCLUSIVE), None) or judged[0]
+        verdicts.append((str(rule["measure"]) if len(options) > 1 else best[0], best[1]))
+    failing = tuple(name for name, v in verdicts if v.outcome in (FAILS, NE))
+    undecided = tuple(name for name, v in verdicts if v.outcome == INCONCLUSIVE)
+    if failing:
+        return Certification(NOT_YET, failing, undecided, None, tuple(verdicts))
+    if undecided:
+        needs = [v.n_to_decide for name, v in verdicts if v.outcome == INCONCLUSIVE]
+        more = None if any(n is None for n in needs) else max(0, max(needs) - int(n_vignettes))
+        return Certification(UNDECIDED, (), undecided, more, tuple(verdicts))
+    return Certification(CERTIFIED, (), (), None, tuple(verdicts))
+
+
+def _judge_rule(rule: Mapping, value: Any, lower: Any, upper: Any, n_vignettes: int) -> Verdict:
+    if not (is_num(value) and is_num(lower) and is_num(upper)):
+        return Verdict(NE, "no estimate with an interval")
+    size = (lambda w: scaled_sample_size(int(n_vignettes), float(upper) - float(lower), w)) \
+        if upper > lower and n_vignettes >= 1 else None
+    method = "interval width shrinking as 1/sqrt(vignettes)"
+    if "max_abs" in rule:       # |value| <= c: the interval inside [-c, c]; wholly beyond either end fails
+        c = float(rule["max_abs"])
+        if -c <= lower and upper <= c:
+            return Verdict(MEETS, f"whole interval within \u00b1{c:g}")
+        if lower > c or upper < -c:
+            return Verdict(FAILS, f"whole interval beyond \u00b1{c:g}")
+        edge = c if value >= 0 else -c          # the nearer end decides
+        n = size(2 * abs(value - edge)) if size and value != edge else None
+        return Verdict(INCONCLUSIVE, f"interval straddles \u00b1{c:g}", n, method if n is not None else "")
+    return judge(value, lower, upper, minimum=rule.get("min"), maximum=rule.get("max"), sample_size=size,
+                 sample_size_method=method)
