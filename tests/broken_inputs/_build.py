@@ -1,6 +1,7 @@
 """Writes the broken-input corpus: ``_valid/`` (a small battery that passes the data contract)
 and one folder per fault holding only the file(s) that differ from ``_valid/`` plus
-``expected.json`` (the problems ``validation.contract.load_tables`` must list, exactly).
+``expected.json``; ``_training/`` holds the optional rater-training tables, valid (trainee TRN-3
+missed occasion 2), for the tests to add to ``_valid/`` (the problems ``validation.contract.load_tables`` must list, exactly).
 
 Run from the project folder:  python tests/broken_inputs/_build.py
 The output is committed; the tests read it and never run this script.
@@ -32,6 +33,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 VALID = HERE / "_valid"
+TRAINING = HERE / "_training"   # the optional training tables, valid (to add to _valid/)
 
 
 def _instrument(name: str) -> dict:
@@ -184,6 +186,32 @@ def P(file: str, row: int | None, column: str | None, value: str | None, rule: s
 
 
 C, V, S, O = "cases.csv", "vera_ratings.csv", "sq_responses.csv", "outcomes.csv"
+TR, VK = "training_ratings.csv", "vignette_key.csv"
+
+
+def training() -> dict[str, list[list[str]]]:
+    """The optional rater-training tables, valid: four trainees (TRN-4 in the control arm) rate two
+    parallel sets of two vignettes, set A before and B after or the reverse; TRN-3 missed occasion 2."""
+    vignettes = [("VIG-A1", "A"), ("VIG-A2", "A"), ("VIG-B1", "B"), ("VIG-B2", "B")]
+    rating = [*INDICATORS, *ADDITIONAL, "summary_risk"]
+    key = [["vignette_id", "vignette_set", *rating]]
+    for v, (vid, vset) in enumerate(vignettes):
+        key.append([vid, vset] + ["LMH"[(v + j) % 3] for j in range(len(INDICATORS))]
+                   + ["01"[(v + j) % 2] for j in range(len(ADDITIONAL))] + ["LMH"[v % 3]])
+    ratings = [["trainee_id", "vignette_id", "occasion", "vignette_set", "arm", *rating]]
+    for t, (trainee, arm) in enumerate([("TRN-1", "trained"), ("TRN-2", "trained"), ("TRN-3", "trained"),
+                                        ("TRN-4", "control")]):
+        first, second = ("A", "B") if t % 2 == 0 else ("B", "A")
+        for occ, vset in (("1", first), ("2", second)):
+            if trainee == "TRN-3" and occ == "2":
+                continue
+            for v, (vid, s) in enumerate(vignettes):
+                if s != vset:
+                    continue
+                ratings.append([trainee, vid, occ, vset, arm]
+                               + ["LMH"[(v + j + t * (j % 5 == 0)) % 3] for j in range(len(INDICATORS))]
+                               + ["01"[(v + j) % 2] for j in range(len(ADDITIONAL))] + ["LMH"[(v + t) % 3]])
+    return {TR: ratings, VK: key}
 
 
 def faults(base: dict[str, list[list[str]]]) -> list[dict]:
@@ -543,6 +571,34 @@ def faults(base: dict[str, list[list[str]]]) -> list[dict]:
         {O: to_csv(b[O] + [["PSN-002", "extremist", "0", "1491"]])},
         [P(O, 26, "case_id, outcome", "PSN-002, extremist", "duplicate_key", "already on row 3")])
 
+    # --- the optional rater-training tables ----------------------------------------------------
+    t = training()
+    add("training_without_key", "training ratings without the vignettes' key", {TR: to_csv(t[TR])},
+        [P(VK, None, None, None, "missing_table", "training_ratings.csv is scored against the key")])
+    add("training_unknown_vignette", "a rating of vignette VIG-C9, which has no key",
+        {TR: to_csv(edit(copy(t[TR]), 4, "vignette_id", "VIG-C9")), VK: to_csv(t[VK])},
+        [P(TR, 4, "vignette_id", "VIG-C9", "unknown_vignette", "a vignette_id listed in vignette_key.csv")])
+    add("training_key_not_rated", "the key leaves BA1 of VIG-A2 not rated and VIG-B1 without a summary",
+        {TR: to_csv(t[TR]), VK: to_csv(edit(edit(copy(t[VK]), 3, "BA1", "NR"), 4, "summary_risk", ""))},
+        [P(VK, 3, "BA1", "NR", "key_not_rated", "the key of a vignette rates every indicator"),
+         P(VK, 4, "summary_risk", "", "key_not_rated", "the key's rating, one of L, M, H")])
+    add("training_vignette_sets", "VIG-A1 listed again in set B of the key; a rating of VIG-B1 as set A",
+        {TR: to_csv(edit(copy(t[TR]), 4, "vignette_set", "A")),
+         VK: to_csv(t[VK] + [["VIG-A1", "B"] + t[VK][1][2:]])},
+        [P(VK, 6, "vignette_set", "B", "vignette_set", "vignette VIG-A1 is in set A on row 2"),
+         P(TR, 4, "vignette_set", "A", "vignette_set", "vignette_set B, the set of vignette VIG-B1 in "
+           "vignette_key.csv (row 4)")])
+    add("training_bad_values", "occasion 0 and blank, arm 'yes', TRN-1 in the control arm on one row, "
+        "a repeated (trainee, vignette, occasion)",
+        {TR: to_csv(edit(edit(edit(edit(copy(t[TR]), 2, "occasion", "0"), 5, "occasion", ""),
+                              6, "arm", "yes"), 3, "arm", "control") + [list(t[TR][9])]),
+         VK: to_csv(t[VK])},
+        [P(TR, 2, "occasion", "0", "out_of_range", "1 = before the training, 2 = after"),
+         P(TR, 5, "occasion", "", "missing_value", "1 = before the training, 2 = after"),
+         P(TR, 6, "arm", "yes", "unknown_code", "trained or control"),
+         P(TR, 3, "arm", "control", "trainee_arm", "arm trained, as on row 2 of this trainee"),
+         P(TR, 16, "trainee_id, vignette_id, occasion", "TRN-3, VIG-A1, 1", "duplicate_key", "already on row 10")])
+
     # --- several at once ---------------------------------------------------------------------
     add("several_faults", "faults in all four files, all listed",
         {C: to_csv(add_column(b[C], "notes", ["seen twice"] * 12)),
@@ -566,6 +622,9 @@ def main() -> None:
     VALID.mkdir()
     for name, rows in base.items():
         (VALID / name).write_bytes(to_csv(rows))
+    TRAINING.mkdir()
+    for name, rows in training().items():
+        (TRAINING / name).write_bytes(to_csv(rows))
     names = set()
     n_read = 0
     for f in faults(base):

@@ -1,9 +1,11 @@
 """The data contract: read the four tables of a site, refuse what breaks the contract, type the rest.
 
 :func:`load_tables` reads ``cases``, ``vera_ratings``, ``sq_responses`` and ``outcomes`` from one
-folder (each as ``NAME.csv`` or ``NAME.parquet``), checks every rule of ``docs/data_contract.md``
-and returns :class:`CleanTables`, or raises one :class:`ContractError` listing every problem found
-in every table (file, spreadsheet row, column, value found, value expected, rule).
+folder (each as ``NAME.csv`` or ``NAME.parquet``), and the optional rater-training tables
+``training_ratings`` and ``vignette_key`` when they are there, checks every rule of
+``docs/data_contract.md`` and returns :class:`CleanTables`, or raises one :class:`ContractError`
+listing every problem found in every table (file, spreadsheet row, column, value found, value
+expected, rule).
 
 How the rules are checked:
 
@@ -13,7 +15,9 @@ How the rules are checked:
   column rules (required columns present, no unknown column) are a :mod:`pandera` schema built from
   the instrument definitions and validated lazily, so all failures are collected at once;
 * cross-table references, duplicate keys, identifier-like column names and cell values, and
-  k-anonymity are plain pandas checks.
+  k-anonymity are plain pandas checks; so are the training tables' own cross-table rules (every
+  rated vignette has a key, the key rates everything, a vignette belongs to one set, a trainee to
+  one arm).
 
 Each rule is evaluated once per *distinct* value of a column (``pandas.factorize``), so 100,000
 cases with 150,000 rating forms x 51 columns, 100,000 SQ administrations and 200,000 outcome rows
@@ -77,13 +81,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from validation.battery.anonymity import rater_labels
-from validation.battery.disclosure import COMPLEMENTARY, Undisclosable, protect_or_withhold, protect_table, withheld
+from validation.battery.disclosure import (COMPLEMENTARY, Undisclosable, marker, protect_or_withhold, protect_table,
+                                         withheld)
 from validation.battery.design import describe_rating_design
 from validation.battery.instruments import InstrumentError, Questionnaire, ResponseScale, SPJInstrument, load_instrument
 from validation.stats.results import NotEstimable, to_dict
 
 __all__ = [
     "TABLES",
+    "OPTIONAL_TABLES",
     "RULES",
     "Problem",
     "ContractError",
@@ -93,6 +99,9 @@ __all__ = [
 ]
 
 TABLES = ("cases", "vera_ratings", "sq_responses", "outcomes")
+#: read when present: trainees' ratings of case vignettes, and the vignettes' key (reference) ratings
+OPTIONAL_TABLES = ("training_ratings", "vignette_key")
+TRAINING_ARMS = ("trained", "control")
 SEX = ("F", "M", "X")
 AGE_BANDS = ("18-24", "25-34", "35-44", "45+")
 IDEOLOGIES = ("jihadist", "right-wing", "left-wing", "separatist", "other")
@@ -139,6 +148,14 @@ RULES: dict[str, str] = {
     "out_of_range": "correct the number into the range stated",
     "duplicate_key": "each key may occur once: delete the repeated row or correct its key",
     "unknown_case": "add the case to cases, or correct the case_id so that it matches cases exactly",
+    "unknown_vignette": "add the vignette's key ratings to vignette_key, or correct the vignette_id so that "
+                        "it matches vignette_key exactly",
+    "key_not_rated": "fill in the key's rating: a vignette's key rates every indicator, additional "
+                     "indicator and the summary judgement (blank or a not-rated code is no key)",
+    "vignette_set": "a vignette belongs to one parallel set: correct vignette_set so that the vignette has "
+                    "the same set in vignette_key and on every rating of it",
+    "trainee_arm": "a trainee belongs to one arm: correct arm so that it is the same on every row of the "
+                   "trainee",
     "k_anonymity": "coarsen a category (e.g. a wider age band) or blank sex, age_band or ideology for "
                    "these cases (local suppression); change no more than needed",
 }
@@ -179,7 +196,8 @@ class Problem:
 
 def _table_order(file: str) -> tuple[int, str]:
     stem = file.split(".")[0]
-    return (TABLES.index(stem) if stem in TABLES else len(TABLES), file)
+    every = TABLES + OPTIONAL_TABLES
+    return (every.index(stem) if stem in every else len(every), file)
 
 
 class ContractError(ValueError):
@@ -295,7 +313,8 @@ class _Collector:
 
 @dataclass(frozen=True)
 class CleanTables:
-    """The four tables, typed as the contract says (see :func:`load_tables`).
+    """The four tables, typed as the contract says (see :func:`load_tables`), and the optional
+    rater-training tables (``None`` when the folder has none).
 
     ``reading`` maps a file name to notes on how it was read, for files read in a way worth knowing
     (an encoding other than UTF-8, a separator other than ',', title rows skipped, empty unnamed
@@ -307,6 +326,8 @@ class CleanTables:
     sq_responses: pd.DataFrame
     outcomes: pd.DataFrame
     reading: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    training_ratings: pd.DataFrame | None = None
+    vignette_key: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,6 +515,12 @@ def _columns(table: str, vera: SPJInstrument, sq: Questionnaire, sep: str = ",")
                     "the case_id of a case in cases (required)", ("missing_value",), "string")
     occasion = _Col("occasion", False, _p_whole(1, INT32_MAX, (None, 1), sep),
                     "a whole number >= 1, or blank (= 1)", _WHOLE_RULES, "int64", thousands)
+    vignette_ref = _Col("vignette_id", True, _p_pattern(_KEY, True),
+                        "a vignette key of 1-64 characters from letters, digits, '-' and '_' (required)",
+                        ("missing_value", "bad_format"), "string")
+    vignette_set = _Col("vignette_set", True, _p_pattern(_SITE, True),
+                        "the vignette's parallel set, 1-32 characters from letters, digits, '-' and '_' "
+                        "(e.g. A or B; required)", ("missing_value", "bad_format"), "string")
     if table == "cases":
         return [
             _Col("case_id", True, _p_pattern(_KEY, True),
@@ -525,18 +552,24 @@ def _columns(table: str, vera: SPJInstrument, sq: Questionnaire, sep: str = ",")
                      fix="write that number of months (in Excel: =DATEDIF(first_date, this_date, \"m\"), "
                          "formatted as Number)")),)),
         ]
-        ind_dtype = _int_dtype(vera.rating.scores.values())
-        for item in vera.indicators:
-            cols.append(_scale_col(item, vera.rating, vera.rating.scores, "not rated", ind_dtype, sep))
-        if vera.additional_scale is not None:
-            add_dtype = _int_dtype(vera.additional_scale.scores.values())
-            for item in vera.additional:
-                cols.append(_scale_col(item, vera.additional_scale, vera.additional_scale.scores,
-                                       "not rated", add_dtype, sep))
-        order = {c: float(i + 1) for i, c in enumerate(vera.summary.codes)}
-        cols.append(_scale_col(vera.summary_column, vera.summary, order,
-                               "only when no judgement was made", "Int8", sep))
-        return cols
+        return cols + _rating_columns(vera, sep)
+    if table == "training_ratings":
+        return [
+            _Col("trainee_id", True, _p_pattern(_KEY, True),
+                 "a pseudonymous trainee key of 1-64 characters from letters, digits, '-' and '_' (required)",
+                 ("missing_value", "bad_format"), "string"),
+            vignette_ref,
+            _Col("occasion", True, _p_whole(1, INT32_MAX, ("missing_value", None), sep),
+                 "a whole number >= 1 (1 = before the training, 2 = after, more allowed; required)",
+                 ("missing_value",) + _WHOLE_RULES, "int64", thousands),
+            vignette_set,
+            _Col("arm", False, _p_choice({a: a for a in TRAINING_ARMS}, fold_case=False,
+                                         blank=("missing_value", None)),
+                 f"{' or '.join(TRAINING_ARMS)} (required on every row when the column is there; leave the "
+                 "column out when there is no control arm)", ("missing_value", "unknown_code"), "string"),
+        ] + _rating_columns(vera, sep)
+    if table == "vignette_key":
+        return [vignette_ref, vignette_set] + _rating_columns(vera, sep)
     if table == "sq_responses":
         cols = [
             case_ref,
@@ -569,7 +602,25 @@ def _columns(table: str, vera: SPJInstrument, sq: Questionnaire, sep: str = ",")
                      fix="write that number of days (in Excel: =end_date - start_date, formatted as "
                          "Number)")),)),
         ]
-    raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
+    raise ValueError(f"unknown table {table!r}; expected one of {TABLES + OPTIONAL_TABLES}")
+
+
+def _rating_columns(vera: SPJInstrument, sep: str = ",") -> list[_Col]:
+    """The instrument's rating columns (indicators, additional indicators, summary), the same in
+    every table that holds ratings: one instrument definition, one not-rated rule."""
+    cols = []
+    ind_dtype = _int_dtype(vera.rating.scores.values())
+    for item in vera.indicators:
+        cols.append(_scale_col(item, vera.rating, vera.rating.scores, "not rated", ind_dtype, sep))
+    if vera.additional_scale is not None:
+        add_dtype = _int_dtype(vera.additional_scale.scores.values())
+        for item in vera.additional:
+            cols.append(_scale_col(item, vera.additional_scale, vera.additional_scale.scores,
+                                   "not rated", add_dtype, sep))
+    order = {c: float(i + 1) for i, c in enumerate(vera.summary.codes)}
+    cols.append(_scale_col(vera.summary_column, vera.summary, order,
+                           "only when no judgement was made", "Int8", sep))
+    return cols
 
 
 _KEYS = {
@@ -577,6 +628,9 @@ _KEYS = {
     "vera_ratings": ("case_id", "rater_id", "occasion"),
     "sq_responses": ("case_id", "occasion"),
     "outcomes": ("case_id", "outcome"),
+    "training_ratings": ("trainee_id", "vignette_id", "occasion"),
+    # a vignette listed twice in different sets is a vignette_set problem, not a duplicate
+    "vignette_key": ("vignette_id", "vignette_set"),
 }
 
 
@@ -974,7 +1028,8 @@ def _read_csv(table: str, path: Path, known: set[str], out: _Collector) -> _Raw 
     return _Raw(table, file, df, header, sep)
 
 
-def _find(folder: Path, table: str, out: _Collector) -> Path | None:
+def _find(folder: Path, table: str, out: _Collector, optional: bool = False) -> Path | None:
+    """The table's file, or None (a missing table is a problem unless ``optional``; two copies always)."""
     csv_p, pq_p = folder / f"{table}.csv", folder / f"{table}.parquet"
     has_csv, has_pq = csv_p.is_file(), pq_p.is_file()
     if has_csv and has_pq:
@@ -982,6 +1037,8 @@ def _find(folder: Path, table: str, out: _Collector) -> Path | None:
                 f"exactly one of {csv_p.name} or {pq_p.name}", "both_formats")
         return None
     if not has_csv and not has_pq:
+        if optional:
+            return None
         near = sorted(p.name for p in folder.iterdir()
                       if p.is_file() and p.name.split(".")[0].lower() == table
                       and p.name not in (csv_p.name, pq_p.name))
@@ -1030,8 +1087,9 @@ def _parse_column(codes: np.ndarray, uniq: np.ndarray, col: _Col) -> _Parsed:
 
 
 def _allowed_text(table: str, cols: list[_Col], vera: SPJInstrument, sq: Questionnaire) -> str:
-    if table == "vera_ratings":
-        fixed = [c.name for c in cols[:5]]
+    if table in ("vera_ratings", "training_ratings", "vignette_key"):
+        rating = set(vera.columns)
+        fixed = [c.name for c in cols if c.name not in rating]
         parts = [f"{', '.join(fixed)}", f"the {vera.name} indicators ({vera.indicators[0]}..{vera.indicators[-1]})"]
         if vera.additional:
             parts.append(f"additional indicators ({vera.additional[0]}..{vera.additional[-1]})")
@@ -1173,7 +1231,7 @@ def _check_table(raw: _Raw, vera: SPJInstrument, sq: Questionnaire, out: _Collec
     # rating columns of another instrument definition: one problem naming it, instead of a
     # missing or unknown column for each indicator the two do not share
     explained: set[str] = set()
-    if table == "vera_ratings" and alts is not None:
+    if table in ("vera_ratings", "training_ratings", "vignette_key") and alts is not None:
         match = alts.match(set(names))
         if match is not None:
             alt, alt_path = match
@@ -1363,6 +1421,92 @@ def _unknown_cases(ch: _Checked, case_ids: set[str], cases_file: str, out: _Coll
     out.add_rows(ch.raw.file, rows, "case_id", vals, f"a case_id listed in {cases_file}", "unknown_case")
 
 
+def _first_of_group(kf: pd.DataFrame, by: str, what: str) -> pd.DataFrame:
+    """For each valid row of ``kf`` (typed values, index = spreadsheet rows): the ``what`` of the first
+    row with the same ``by``, and that row's number (``first`` and ``first_row``)."""
+    first = kf.groupby(by, sort=False)[what].transform("first")
+    first_row = pd.Series(kf.index.to_numpy(), index=kf.index).groupby(kf[by], sort=False).transform("first")
+    return pd.DataFrame({"first": first, "first_row": first_row})
+
+
+def _training_checks(ratings: _Checked | None, key: _Checked | None, key_absent: bool,
+                     rating_columns: Sequence[str], out: _Collector) -> None:
+    """The training tables' cross-row and cross-table rules: the key rates everything, a vignette
+    belongs to one set (in the key, in the ratings, and the same in both), every rated vignette has
+    a key, and a trainee belongs to one arm. Rows whose cells already broke a rule are left out."""
+    key_set: dict[str, tuple[str, int]] = {}    # vignette -> (its set in the key, the key's row)
+    if key is not None:
+        file = key.raw.file
+        for name in rating_columns:
+            p = key.parsed.get(name)
+            if p is None:
+                continue
+            col = next(c for c in key.cols if c.name == name)
+            blank = np.array([v is None for v in p.values] + [False], dtype=bool)
+            bad = blank[p.codes] & (p.status() == 0)
+            if bad.any():
+                vals = np.array(p.uniques_stripped + [""], dtype=object)[p.codes[bad]]
+                out.add_rows(file, key.df.index.to_numpy()[bad], name, vals,
+                             f"the key's rating, {col.expected.split(', or ')[0]}: the key of a vignette "
+                             "rates every indicator, additional indicator and the summary", "key_not_rated")
+        kf = _key_frame(key, ("vignette_id", "vignette_set"))
+        if kf is not None and len(kf):
+            g = _first_of_group(kf, "vignette_id", "vignette_set")
+            other = (kf["vignette_set"] != g["first"]).to_numpy()
+            out.add_rows(file, kf.index.to_numpy()[other], "vignette_set", kf["vignette_set"].to_numpy()[other],
+                         [f"vignette_set {s}: vignette {v} is in set {s} on row {int(r)} (a vignette belongs "
+                          "to one set)" for v, s, r in zip(kf["vignette_id"].to_numpy()[other],
+                                                           g["first"].to_numpy()[other],
+                                                           g["first_row"].to_numpy()[other])],
+                         "vignette_set")
+            firsts = kf.loc[~other]
+            key_set = {str(v): (str(s), int(r)) for r, v, s in
+                       zip(firsts.index, firsts["vignette_id"], firsts["vignette_set"])}
+    if ratings is None:
+        return
+    file = ratings.raw.file
+    if key_absent:
+        out.add(f"{OPTIONAL_TABLES[1]}.csv", None, None, None,
+                f"{OPTIONAL_TABLES[1]}.csv or {OPTIONAL_TABLES[1]}.parquet in the folder: {file} is scored "
+                "against the key ratings of its vignettes", "missing_table")
+    kf = _key_frame(ratings, ("vignette_id",))
+    if kf is not None and len(kf) and key is not None:
+        known = kf["vignette_id"].map(lambda v: str(v) in key_set).to_numpy(dtype=bool)
+        kf_id = _key_frame(key, ("vignette_id",))
+        listed = set() if kf_id is None else {str(v) for v in kf_id["vignette_id"]}
+        # a vignette whose key rows are all broken is listed there; here only the unlisted ones
+        unknown = ~known & ~kf["vignette_id"].map(lambda v: str(v) in listed).to_numpy(dtype=bool)
+        out.add_rows(file, kf.index.to_numpy()[unknown], "vignette_id", kf["vignette_id"].to_numpy()[unknown],
+                     f"a vignette_id listed in {key.raw.file}", "unknown_vignette")
+    kf = _key_frame(ratings, ("vignette_id", "vignette_set"))
+    if kf is not None and len(kf):
+        vid = kf["vignette_id"].astype(str).to_numpy()
+        vset = kf["vignette_set"].astype(str).to_numpy()
+        in_key = np.array([v in key_set for v in vid], dtype=bool)
+        wrong_key = in_key & np.array([key_set.get(v, ("", 0))[0] != s for v, s in zip(vid, vset)], dtype=bool)
+        out.add_rows(file, kf.index.to_numpy()[wrong_key], "vignette_set", vset[wrong_key],
+                     [f"vignette_set {key_set[v][0]}, the set of vignette {v} in {key.raw.file} (row "  # type: ignore[union-attr]
+                      f"{key_set[v][1]})" for v in vid[wrong_key]], "vignette_set")
+        rest = kf.loc[~in_key]   # vignettes without a usable key: one set across the ratings
+        if len(rest):
+            g = _first_of_group(rest, "vignette_id", "vignette_set")
+            other = (rest["vignette_set"] != g["first"]).to_numpy()
+            out.add_rows(file, rest.index.to_numpy()[other], "vignette_set", rest["vignette_set"].to_numpy()[other],
+                         [f"vignette_set {s}: vignette {v} is rated as set {s} on row {int(r)} (a vignette "
+                          "belongs to one set)" for v, s, r in zip(rest["vignette_id"].to_numpy()[other],
+                                                                   g["first"].to_numpy()[other],
+                                                                   g["first_row"].to_numpy()[other])],
+                         "vignette_set")
+    kf = _key_frame(ratings, ("trainee_id", "arm")) if "arm" in ratings.parsed else None
+    if kf is not None and len(kf):
+        g = _first_of_group(kf, "trainee_id", "arm")
+        other = (kf["arm"] != g["first"]).to_numpy()
+        out.add_rows(file, kf.index.to_numpy()[other], "arm", kf["arm"].to_numpy()[other],
+                     [f"arm {a}, as on row {int(r)} of this trainee (a trainee belongs to one arm)"
+                      for a, r in zip(g["first"].to_numpy()[other], g["first_row"].to_numpy()[other])],
+                     "trainee_arm")
+
+
 def _k_anonymity(ch: _Checked, k: int, out: _Collector) -> None:
     df = ch.df
     qi = {}
@@ -1440,8 +1584,8 @@ def load_tables(folder: str | Path, vera: SPJInstrument, sq: Questionnaire, *,
 
     Parameters
     ----------
-    folder : the folder holding ``cases``, ``vera_ratings``, ``sq_responses`` and ``outcomes``,
-        each as ``.csv`` (UTF-8, comma-separated, header row; exports of spreadsheets and statistics
+    folder : the folder holding ``cases``, ``vera_ratings``, ``sq_responses`` and ``outcomes``, and
+        optionally the rater-training tables ``training_ratings`` and ``vignette_key``, each as ``.csv`` (UTF-8, comma-separated, header row; exports of spreadsheets and statistics
         packages are read where their intent is unambiguous, see the module docstring) or
         ``.parquet``.
     vera, sq : the instrument definitions (:func:`validation.instruments.load_instrument`); they
@@ -1460,8 +1604,11 @@ def load_tables(folder: str | Path, vera: SPJInstrument, sq: Questionnaire, *,
         ``role`` string defaulting to ``independent``, ``months_since_first`` Int32, indicators as
         their instrument scores, additional indicators 0/1 and the summary 1, 2, 3 in the order
         of its codes, all nullable Int8 with not rated as null); ``sq_responses`` (items nullable
-        Int8 as given, ``language`` string); ``outcomes`` (``event`` Int8, ``time_days`` Int32).
-        Rows keep file order; entirely blank rows are dropped. ``reading`` holds notes on files
+        Int8 as given, ``language`` string); ``outcomes`` (``event`` Int8, ``time_days`` Int32);
+        ``training_ratings`` (``trainee_id``, ``vignette_id``, ``vignette_set``, ``arm`` strings --
+        ``arm`` null when the column is left out --, ``occasion`` int64, the rating columns as in
+        ``vera_ratings``) and ``vignette_key`` (``vignette_id``, ``vignette_set``, the rating
+        columns), each ``None`` when the folder does not hold it. Rows keep file order; entirely blank rows are dropped. ``reading`` holds notes on files
         read in a way worth knowing (encoding, separator, title rows, ...).
 
     Raises
@@ -1494,6 +1641,18 @@ def load_tables(folder: str | Path, vera: SPJInstrument, sq: Questionnaire, *,
             else:
                 raw = _read_parquet(table, path, out)
         checked[table] = _check_table(raw, vera, sq, out, memo, alts) if raw is not None else None
+    absent = set()
+    for table in OPTIONAL_TABLES:
+        path = _find(folder, table, out, optional=True)
+        if path is None:
+            if not (folder / f"{table}.csv").is_file():   # both copies are a problem, not absence
+                absent.add(table)
+            continue
+        if path.suffix == ".csv":
+            raw = _read_csv(table, path, {c.name for c in _columns(table, vera, sq)}, out)
+        else:
+            raw = _read_parquet(table, path, out)
+        checked[table] = _check_table(raw, vera, sq, out, memo, alts) if raw is not None else None
 
     cases = checked["cases"]
     for table, ch in checked.items():
@@ -1507,10 +1666,15 @@ def load_tables(folder: str | Path, vera: SPJInstrument, sq: Questionnaire, *,
                 _unknown_cases(ch, ids, cases.raw.file, out)
     if cases is not None and k > 1:
         _k_anonymity(cases, k, out)
+    if not set(OPTIONAL_TABLES) <= absent:
+        _training_checks(checked.get(OPTIONAL_TABLES[0]), checked.get(OPTIONAL_TABLES[1]),
+                         OPTIONAL_TABLES[1] in absent, vera.columns, out)
 
     if out:
         raise ContractError(out.items, out.counts, folder, out.notes)
     clean = {t: _clean(checked[t]) for t in TABLES}  # type: ignore[arg-type]
+    for t in OPTIONAL_TABLES:
+        clean[t] = _clean(checked[t]) if checked.get(t) is not None else None  # type: ignore[arg-type]
     reading = {f: tuple(v) for f, v in sorted(out.notes.items(), key=lambda kv: _table_order(kv[0]))}
     return CleanTables(**clean, reading=reading)
 
@@ -1536,6 +1700,35 @@ def _rate(x: pd.DataFrame | pd.Series) -> float | None:
     return float(x.isna().to_numpy().sum() / n) if n else None
 
 
+def _training_summary(ratings: pd.DataFrame, k: int) -> dict[str, Any]:
+    """Counts of the rater-training ratings, with no trainee key: trainees by arm, forms by occasion,
+    vignettes by set, and the trainees who missed an occasion (normal in a course: they stay in
+    the data and are left out of the before/after comparison only). Counts of 1 to k-1 trainees are
+    suppressed, and the forms' counts withheld when they would give such a count back (each trainee rates
+    the vignettes of a set)."""
+    trainee = ratings["trainee_id"].astype(str)
+    occasions = sorted(int(o) for o in ratings["occasion"].unique())
+    seen = ratings.groupby(trainee, sort=False)["occasion"].nunique()
+    arm = ratings.groupby(trainee, sort=False)["arm"].first()
+    vignettes = ratings.drop_duplicates("vignette_id")
+    missed = int((seen < len(occasions)).sum())
+    small = 0 < missed < k
+    why = f"withheld: it would give back a count of fewer than {k} trainees"
+    return {
+        "n_trainees": int(trainee.nunique()),
+        "n_forms": why if small else int(len(ratings)),
+        "trainees_by_arm": _suppress(_counts(arm), k),
+        "forms_by_occasion": why if small else {
+            str(o): int(n) for o, n in sorted(ratings["occasion"].value_counts().items())},
+        "n_vignettes": int(len(vignettes)),
+        "vignettes_by_set": _counts(vignettes["vignette_set"]),
+        "occasions": occasions,
+        "trainees_missing_an_occasion": marker(k) if small else missed,
+        "missing_occasion": "a trainee who missed an occasion stays in the data and is left out of the "
+                            "before/after comparison only",
+    }
+
+
 def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire, *,
                     k_anonymity: int = 5) -> dict:
     """A JSON-ready summary of the clean tables, with no case or rater key in it.
@@ -1549,7 +1742,9 @@ def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire,
     median, min and max in years of 365.25 days); ``rating_design``
     (:func:`validation.design.describe_rating_design` on the independent ratings of occasion 1,
     cases as targets, raters nested in sites or not; the raters of the largest fully crossed block
-    are named with the same ``rater N`` labels, and the block's keys are left out).
+    are named with the same ``rater N`` labels, and the block's keys are left out); ``training``
+    when the folder has rater-training ratings (trainees by arm, forms by occasion, vignettes by
+    set, and how many trainees missed an occasion; no trainee key).
 
     Counts of cases (or of SQ administrations, one per case and occasion) in a cell of case
     attributes that are below ``k_anonymity`` are replaced by the string ``"<k"``; totals are kept.
@@ -1674,4 +1869,6 @@ def quality_summary(tables: CleanTables, vera: SPJInstrument, sq: Questionnaire,
         "outcomes": out_block,
         "rating_design": design_block,
     })
+    if tables.training_ratings is not None:
+        summary["training"] = _training_summary(tables.training_ratings, k)
     return to_dict(summary)

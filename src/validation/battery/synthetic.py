@@ -73,6 +73,24 @@ violent one (extremist or not), ``any`` the first of all. Follow-up is uniform o
 ``followup_years`` (whole days); the baselines ``rho_c`` are solved by quadrature so that the
 population base rates equal ``base_rate_*``.
 
+*Rater training.* ``n_trainees`` trainees (keys ``TRN-001``, ...; a share ``control_share`` in the
+control arm) rate two parallel sets ``A`` and ``B`` of ``vignettes_per_set`` case vignettes each:
+every indicator, additional indicator and the summary judgement of each vignette, set A before the
+training (occasion 1) and B after it (occasion 2) or the reverse, half the trainees of each arm
+each way (counterbalanced). Each vignette has a key (``vignette_key``: codes drawn per indicator,
+present with probability 0.3 for the additional indicators). Trainee ``t`` gives the key's rating
+of an indicator with probability ``accuracy_t`` (uniform in ``trainee_accuracy``), raised by
+``training_effect`` on occasion 2 in the trained arm only; on the ``n_hard_indicators`` planted hard
+indicators the probability is ``hard_accuracy_drop`` lower. A miss is pulled to the middle code
+("moderate") with probability ``centrality_t`` (uniform in ``trainee_centrality``) when the key is
+not already there, else it moves one code up with probability ``0.5 + severity_t`` (``severity_t ~
+N(0, trainee_severity_sd**2)``, clipped to [0.05, 0.95]) and down otherwise (up from the lowest
+code, down from the highest); on the first hard indicator, the over-rated one, a miss that is not
+pulled to the middle moves up with probability ``over_rated_share`` and its key is never the highest
+code, so most misses are too high. An additional indicator is flipped, and the summary misjudged
+as an indicator is, with probability ``1 - accuracy``. ``missed_occasion`` trainees did not come
+to occasion 2.
+
 *Truth.* The domain-total variance components and ICCs, the AUC of ``R`` and the population Cox
 slope of each outcome are computed by Monte Carlo with a fixed sub-stream of the seed
 (``truth_draws`` draws); see :func:`generate`.
@@ -140,7 +158,7 @@ _TRUTH_CHUNK = 25_000
 
 # Sub-streams of the seed, one a part of the model (never renumber: tables would change).
 _STREAMS = {"params": 1, "cases": 2, "latent": 3, "design": 4, "vera": 5, "sq": 6, "outcomes": 7,
-            "truth_icc": 101, "truth_outcomes": 102}
+            "truth_icc": 101, "truth_outcomes": 102, "training": 8}
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
@@ -170,6 +188,10 @@ _KIND = {
     "base_rate_any": "rate", "log_hr_extremist": "float", "log_hr_violent": "float",
     "log_hr_any": "float", "violent_share_of_extremist": "rate", "weibull_shape": "float",
     "truth_draws": "int",
+    "n_trainees": "int", "control_share": "rate", "vignettes_per_set": "int", "trainee_accuracy": "frange",
+    "trainee_severity_sd": "float", "trainee_centrality": "frange", "n_hard_indicators": "int",
+    "hard_accuracy_drop": "rate", "over_rated_share": "rate", "training_effect": "rate",
+    "missed_occasion": "int",
 }
 
 
@@ -218,6 +240,17 @@ class SyntheticConfig:
         Share of extremist offences that are violent; Weibull shape of every hazard.
     truth_draws
         Monte Carlo draws behind the ICC and outcome truths.
+    n_trainees, control_share, vignettes_per_set, missed_occasion
+        Rater training (0 trainees: no training tables): trainees, the share in the control arm,
+        vignettes in each of the two parallel sets, trainees who missed occasion 2.
+    trainee_accuracy, trainee_severity_sd, trainee_centrality
+        Range of the trainees' probabilities of giving the key's rating; SD of their shift of a miss
+        towards high (negative: low); range of their pull of a miss to the middle code.
+    n_hard_indicators, hard_accuracy_drop, over_rated_share
+        Planted hard indicators, how much less often they match the key, and the share of the
+        over-rated one's misses that move up.
+    training_effect
+        Rise of the trained arm's accuracy on occasion 2 (the control arm's stays).
     """
 
     seed: int = 20261127
@@ -270,6 +303,18 @@ class SyntheticConfig:
     weibull_shape: float = 0.8
     # truth
     truth_draws: int = 200_000
+    # rater training
+    n_trainees: int = 60
+    control_share: float = 0.2
+    vignettes_per_set: int = 6
+    trainee_accuracy: tuple[float, float] = (0.60, 0.95)
+    trainee_severity_sd: float = 0.15
+    trainee_centrality: tuple[float, float] = (0.0, 0.4)
+    n_hard_indicators: int = 3
+    hard_accuracy_drop: float = 0.25
+    over_rated_share: float = 0.85
+    training_effect: float = 0.08
+    missed_occasion: int = 3
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -336,6 +381,19 @@ class SyntheticConfig:
         need(0.2 <= self.weibull_shape <= 5,
              f"weibull_shape: expected a number in [0.2, 5], found {self.weibull_shape}")
         need(self.truth_draws >= 1000, f"truth_draws: expected an integer >= 1000, found {self.truth_draws}")
+        need(self.n_trainees >= 0, f"n_trainees: expected an integer >= 0 (0: no training tables), found "
+                                   f"{self.n_trainees}")
+        need(self.control_share < 1, f"control_share: expected a share in [0, 1), found {self.control_share}")
+        need(self.vignettes_per_set >= 1, f"vignettes_per_set: expected an integer >= 1, found {self.vignettes_per_set}")
+        a, b = self.trainee_accuracy
+        need(0 <= a <= b <= 1, f"trainee_accuracy: expected 0 <= low <= high <= 1, found {[a, b]}")
+        a, b = self.trainee_centrality
+        need(0 <= a <= b <= 1, f"trainee_centrality: expected 0 <= low <= high <= 1, found {[a, b]}")
+        need(self.trainee_severity_sd >= 0, f"trainee_severity_sd: expected a number >= 0, found {self.trainee_severity_sd}")
+        need(self.n_hard_indicators >= 0, f"n_hard_indicators: expected an integer >= 0, found {self.n_hard_indicators}")
+        # (without trainees there is no training study, and nobody to miss an occasion)
+        need(self.missed_occasion >= 0 and (self.n_trainees == 0 or self.missed_occasion <= self.n_trainees),
+             f"missed_occasion: expected an integer in 0..n_trainees ({self.n_trainees}), found {self.missed_occasion}")
         if not p:
             counts = _site_counts(self.n_cases, self.n_sites)
             small = [f"{s} ({c})" for s, c in zip(self.site_codes, counts) if c < self.k_anonymity]
@@ -444,7 +502,8 @@ def _half_up(x: float) -> int:
 
 @dataclass(frozen=True, eq=False)
 class Battery:
-    """The four contract tables (string cells, blank ``""``) and the truth that generated them."""
+    """The four contract tables (string cells, blank ``""``), the optional rater-training tables
+    (``None`` when ``n_trainees`` is 0) and the truth that generated them."""
 
     cases: pd.DataFrame
     vera_ratings: pd.DataFrame
@@ -454,11 +513,16 @@ class Battery:
     #: the latent general risk ``R`` of each case (``case_id``, ``R``), for tests that check what the
     #: analyses recover; never written by the pipeline (the tables hold only what a site would have)
     latent: pd.DataFrame | None = None
+    training_ratings: pd.DataFrame | None = None
+    vignette_key: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by their contract names."""
-        return {"cases": self.cases, "vera_ratings": self.vera_ratings,
-                "sq_responses": self.sq_responses, "outcomes": self.outcomes}
+        """The tables by their contract names: the four, then the training tables when generated."""
+        out = {"cases": self.cases, "vera_ratings": self.vera_ratings,
+               "sq_responses": self.sq_responses, "outcomes": self.outcomes}
+        if self.training_ratings is not None and self.vignette_key is not None:
+            out.update(training_ratings=self.training_ratings, vignette_key=self.vignette_key)
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -952,6 +1016,140 @@ def _outcomes_table(cfg: SyntheticConfig, hz: _Hazards, R: np.ndarray,
 
 
 # ---------------------------------------------------------------------------------------------
+# rater training
+
+_SETS = ("A", "B")
+_KEY_PRESENT = 0.3              # probability that the key marks an additional indicator present
+
+
+def _trainee_ratings(rng: np.random.Generator, key: np.ndarray, p_match: np.ndarray, n_codes: int,
+                     centrality: np.ndarray, q_up: np.ndarray) -> np.ndarray:
+    """Code indices given by trainees: the key's with probability ``p_match``, else a miss pulled to
+    the middle code (probability ``centrality``, when the key is not there) or one code up
+    (probability ``q_up``) or down, never off the scale. Every draw is made for every cell, so the
+    stream does not depend on the outcomes."""
+    mid = (n_codes - 1) // 2
+    match = rng.random(key.shape) < p_match
+    central = (rng.random(key.shape) < centrality) & (key != mid)
+    up = rng.random(key.shape) < q_up
+    up = np.where(key == n_codes - 1, False, np.where(key == 0, True, up))
+    miss = np.where(central, mid, key + np.where(up, 1, -1))
+    return np.where(match, key, miss)
+
+
+def _training_tables(cfg: SyntheticConfig, vera: SPJInstrument) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """``training_ratings``, ``vignette_key`` (string cells) and the truth of the rater-training study
+    (see the module docstring), on their own sub-stream of the seed."""
+    rng = _rng(cfg.seed, "training")
+    n, m = cfg.n_trainees, cfg.vignettes_per_set
+    J, A, K = len(vera.indicators), len(vera.additional), len(vera.rating.codes)
+    Ks = len(vera.summary.codes)
+    ids = np.array([f"TRN-{t + 1:03d}" for t in range(n)], dtype=object)
+    control = np.zeros(n, bool)
+    control[rng.choice(n, _half_up(cfg.control_share * n), replace=False)] = True
+    b_first = np.zeros(n, np.int64)          # 0: set A before and B after, 1: the reverse
+    for arm in (False, True):                # counterbalanced within each arm
+        b_first[np.flatnonzero(control == arm)[1::2]] = 1
+    accuracy = rng.uniform(*cfg.trainee_accuracy, n)
+    severity = rng.normal(0.0, cfg.trainee_severity_sd, n)
+    centrality = rng.uniform(*cfg.trainee_centrality, n)
+    hard_drawn = [int(j) for j in rng.choice(J, min(cfg.n_hard_indicators, J), replace=False)]
+    over = hard_drawn[0] if hard_drawn else None
+    missed = np.zeros(n, bool)
+    missed[rng.choice(n, cfg.missed_occasion, replace=False)] = True
+
+    # the key: codes of every indicator, the over-rated one never at the top (room to over-rate)
+    V = 2 * m
+    vig_ids = np.array([f"VIG-{_SETS[v // m]}{v % m + 1:02d}" for v in range(V)], dtype=object)
+    vig_set = np.array([_SETS[v // m] for v in range(V)], dtype=object)
+    key_ind = rng.integers(0, K, (V, J))
+    if over is not None:
+        key_ind[:, over] = rng.integers(0, K - 1, V)
+    key_add = (rng.random((V, A)) < _KEY_PRESENT).astype(np.int64)
+    key_sum = rng.integers(0, Ks, V)
+
+    # forms: trainee x occasion x the vignettes of that occasion's set, occasion 2 of some missed
+    t = np.repeat(np.arange(n), 2 * m)
+    occ = np.tile(np.repeat([1, 2], m), n)
+    v = ((b_first[t] + occ - 1) % 2) * m + np.tile(np.arange(m), 2 * n)
+    keep = ~(missed[t] & (occ == 2))
+    t, occ, v = t[keep], occ[keep], v[keep]
+    trained_after = ~control[t] & (occ == 2)
+    acc = np.clip(accuracy[t] + cfg.training_effect * trained_after, 0.0, 1.0)
+
+    is_hard = np.zeros(J, bool)
+    is_hard[hard_drawn] = True
+    p_match = np.clip(acc[:, None] - cfg.hard_accuracy_drop * is_hard[None, :], 0.0, 1.0)
+    q_up = np.repeat(np.clip(0.5 + severity[t], 0.05, 0.95)[:, None], J, axis=1)
+    if over is not None:
+        q_up[:, over] = cfg.over_rated_share
+    ind = _trainee_ratings(rng, key_ind[v], p_match, K, centrality[t][:, None], q_up)
+    add = key_add[v] ^ (rng.random((t.size, A)) >= acc[:, None]).astype(np.int64)
+    summ = _trainee_ratings(rng, key_sum[v], acc, Ks, centrality[t], np.clip(0.5 + severity[t], 0.05, 0.95))
+
+    codes = np.array(vera.rating.codes, dtype=object)
+    acodes = (np.array([vera.additional_scale.codes[0], vera.additional_scale.codes[-1]], dtype=object)
+              if A else np.array([], dtype=object))
+    scodes = np.array(vera.summary.codes, dtype=object)
+
+    def rating_columns(i: np.ndarray, a: np.ndarray, s_: np.ndarray) -> dict[str, np.ndarray]:
+        cols = {item: codes[i[:, j]] for j, item in enumerate(vera.indicators)}
+        cols.update({item: acodes[a[:, j]] for j, item in enumerate(vera.additional)})
+        cols[vera.summary_column] = scodes[s_]
+        return cols
+
+    ratings = pd.DataFrame({
+        "trainee_id": ids[t],
+        "vignette_id": vig_ids[v],
+        "occasion": _int_strings(0, 2)[occ],
+        "vignette_set": vig_set[v],
+        "arm": np.where(control[t], "control", "trained").astype(object),
+        **rating_columns(ind, add, summ),
+    })
+    key = pd.DataFrame({"vignette_id": vig_ids, "vignette_set": vig_set,
+                        **rating_columns(key_ind, key_add, key_sum)})
+
+    hit = ind == key_ind[v]
+    realised = {arm: {str(o): float(hit[(control[t] == (arm == "control")) & (occ == o)].mean())
+                      for o in (1, 2)} for arm in ("trained", "control")}
+    over_misses = None
+    if over is not None:
+        miss = ind[:, over] != key_ind[v, over]
+        over_misses = float((ind[miss, over] > key_ind[v, over][miss]).mean()) if miss.any() else None
+    after = np.clip(accuracy + cfg.training_effect * ~control, 0.0, 1.0)
+    truth = {
+        "n_trainees": n,
+        "arms": {"trained": int((~control).sum()), "control": int(control.sum())},
+        "sets": {s_: [str(x) for x in vig_ids[vig_set == s_]] for s_ in _SETS},
+        "occasions": {"1": "before the training", "2": "after the training"},
+        "trainees": {
+            ids[i]: {"arm": "control" if control[i] else "trained",
+                     "order": "B-A" if b_first[i] else "A-B",
+                     "accuracy_before": float(accuracy[i]),
+                     "accuracy_after": float(after[i]),
+                     "severity": float(severity[i]),
+                     "centrality": float(centrality[i]),
+                     "missed_occasion_2": bool(missed[i])}
+            for i in range(n)},
+        "missed_occasion_2": [str(x) for x in ids[missed]],
+        "hard_indicators": sorted(vera.indicators[j] for j in hard_drawn),
+        "hard_accuracy_drop": cfg.hard_accuracy_drop,
+        "over_rated_indicator": None if over is None else vera.indicators[over],
+        "over_rated_share": cfg.over_rated_share,
+        "over_rated_share_of_misses_realised": over_misses,
+        "training_effect": {"arm": "trained", "occasion": 2, "accuracy_rise": cfg.training_effect},
+        "indicator_match_realised": realised,
+        "model": ("P(key's code) = accuracy (+ training_effect on occasion 2, trained arm; - "
+                  "hard_accuracy_drop on the hard indicators); a miss goes to the middle code with "
+                  "probability centrality (key elsewhere), else one code up with probability "
+                  "clip(0.5 + severity, 0.05, 0.95) (over_rated_share on the over-rated indicator) or "
+                  "down; additional indicators flip, the summary misses like an indicator, with "
+                  f"probability 1 - accuracy (sub-stream {_STREAMS['training']} of the seed)"),
+    }
+    return ratings, key, truth
+
+
+# ---------------------------------------------------------------------------------------------
 # truth
 
 
@@ -1087,6 +1285,12 @@ def generate(config: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire) ->
           composites ``violent`` and ``any``) under the same follow-up and censoring, by Monte
           Carlo, and the realised base rate.
 
+        * ``training`` (when ``n_trainees`` > 0; the tables ``training_ratings`` and
+          ``vignette_key``): every planted value of the rater-training study -- each trainee's arm,
+          order of the sets, accuracy before and after, severity and centrality, whether they
+          missed occasion 2 --, the sets, the hard indicators and the over-rated one, the training
+          effect, and the realised share of cells matching the key by arm and occasion.
+
         Domain ICC truths use ``truth_draws`` Monte Carlo draws of (case level, severity,
         impression) with the item noise integrated out; outcome truths ``truth_draws`` simulated
         cases. Both run on fixed sub-streams of ``seed``, so the truth is reproducible.
@@ -1133,7 +1337,10 @@ def generate(config: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire) ->
 
     truth = _truth(config, vera, sq, p, cases, des, sq_rows, hz, event)
     latent = pd.DataFrame({"case_id": cases_df["case_id"].to_numpy(), "R": np.asarray(lat.R, dtype=float)})
-    return Battery(cases_df, vera_df, sq_df, out_df, truth, latent)
+    training = key = None
+    if config.n_trainees > 0:
+        training, key, truth["training"] = _training_tables(config, vera)
+    return Battery(cases_df, vera_df, sq_df, out_df, truth, latent, training, key)
 
 
 def _truth(cfg: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire, p: _Params, cases: _Cases,

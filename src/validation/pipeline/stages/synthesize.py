@@ -10,13 +10,14 @@ from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs, dumps
 
 OUT = "data/synthetic"
-TABLES = ("cases", "vera_ratings", "sq_responses", "outcomes")
 
 README = """# Synthetic battery
 
 Written by the `synthesize` stage from the `synthesize` section of `params.yaml`. Every person here
-is invented. The four tables follow docs/data_contract.md; `truth.json` holds the values that
-generated them (true loadings, rater variance and ICC, AUC of the latent risk), for the tests.
+is invented. The four tables, and the optional rater-training tables (`training_ratings`,
+`vignette_key`), follow docs/data_contract.md; `truth.json` holds the values that generated them
+(true loadings, rater variance and ICC, AUC of the latent risk, the trainees' accuracy, severity and
+centrality and the training effect), for the tests.
 Do not edit: change the parameters and run `dvc repro`.
 """
 
@@ -28,8 +29,7 @@ def run(root: Path, config: Config) -> None:
     battery = generate(settings, vera, sq)
     with atomic_outputs(root) as out:
         folder = out.folder(OUT)
-        for name in TABLES:
-            table = getattr(battery, name)
+        for name, table in battery.tables().items():
             table.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
             print(f"[synthesize] {name}: {len(table)} rows")
         (folder / "truth.json").write_text(dumps(battery.truth), encoding="utf-8")
