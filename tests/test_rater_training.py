@@ -196,3 +196,49 @@ def test_without_a_control_arm_practice_and_training_are_one_term():
     assert list(res.effects.index) == ["mean change, trained", "practice and training", "set B - A"]
     assert res.effects.loc["practice and training", "estimate"] == pytest.approx(6 / 24, abs=1e-12)
     assert res.effects.loc["set B - A", "estimate"] == pytest.approx(1 / 24, abs=1e-12)
+
+
+def test_the_synthetic_courses_planted_truth_is_recovered():
+    """On the synthetic default: the three planted hard indicators match least and only the over-rated one
+    is flagged; each trainee's expected exact agreement lies in its interval for at least 90% of trainees;
+    the training effect is recovered in the trained arm and none in the control arm."""
+    import tempfile
+    from pathlib import Path
+
+    from validation.battery.contract import load_tables
+    from validation.battery.instruments import load_instrument
+    from validation.battery.synthetic import SyntheticConfig, generate
+    from validation.stats.rater_training import indicator_misses, training_change
+
+    root = Path(__file__).resolve().parents[1]
+    vera, sq = load_instrument(root / "instruments/vera2r.yaml"), load_instrument(root / "instruments/sq.yaml")
+    battery = generate(SyntheticConfig(truth_draws=1000), vera, sq)
+    truth = battery.truth["training"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, frame in battery.tables().items():
+            frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
+        t = load_tables(tmp, vera, sq)
+    ind = list(vera.indicators)
+    ratings = t.training_ratings.set_index("vignette_id")
+    key = t.vignette_key.set_index("vignette_id")
+    misses = indicator_misses(ratings[ind], key[ind], levels=[1, 2, 3])
+    assert set(misses.table["share"].nsmallest(3).index) == set(truth["hard_indicators"])
+    assert list(misses.table.index[misses.table["systematic"] != ""]) == [truth["over_rated_indicator"]]
+    assert misses.table.loc[truth["over_rated_indicator"], "systematic"] == "too high"
+    covered = []
+    for occasion, when in ((1, "before"), (2, "after")):
+        sub = ratings[ratings["occasion"] == occasion]
+        res = agreement_with_key(sub[ind + ["trainee_id"]], key[ind], n_boot=1000, random_state=occasion)
+        for tid, row in res.measure("exact, indicators").drop(index=OVERALL).iterrows():
+            planted = truth["trainees"][tid][f"expected_exact_{when}"]
+            covered.append(row["ci_lower"] <= planted <= row["ci_upper"])
+    assert np.mean(covered) >= 0.90, np.mean(covered)
+    change = training_change(t.training_ratings.rename(columns={"vignette_id": "vignette"}), key, ind,
+                             n_boot=1000, random_state=1)
+    planted = np.mean([v["expected_exact_after"] - v["expected_exact_before"] for v in truth["trainees"].values()
+                       if v["arm"] == "trained" and not v["missed_occasion_2"]])
+    did = change.effects.loc["training beyond practice"]
+    assert did["ci_lower"] > 0 and did["ci_lower"] <= planted <= did["ci_upper"]
+    control = change.effects.loc["mean change, control"]
+    assert control["ci_lower"] <= 0 <= control["ci_upper"]
+    assert change.n_missed == len(truth["missed_occasion_2"])

@@ -1117,6 +1117,12 @@ def _training_tables(cfg: SyntheticConfig, vera: SPJInstrument) -> tuple[pd.Data
         miss = ind[:, over] != key_ind[v, over]
         over_misses = float((ind[miss, over] > key_ind[v, over][miss]).mean()) if miss.any() else None
     after = np.clip(accuracy + cfg.training_effect * ~control, 0.0, 1.0)
+
+    def expected_exact(a: np.ndarray) -> np.ndarray:
+        """The expected share of the indicators given the key's code: the hard ones match less often."""
+        return np.clip(a[:, None] - cfg.hard_accuracy_drop * is_hard[None, :], 0.0, 1.0).mean(axis=1)
+
+    exact_before, exact_after = expected_exact(accuracy), expected_exact(after)
     truth = {
         "n_trainees": n,
         "arms": {"trained": int((~control).sum()), "control": int(control.sum())},
@@ -1127,6 +1133,8 @@ def _training_tables(cfg: SyntheticConfig, vera: SPJInstrument) -> tuple[pd.Data
                      "order": "B-A" if b_first[i] else "A-B",
                      "accuracy_before": float(accuracy[i]),
                      "accuracy_after": float(after[i]),
+                     "expected_exact_before": float(exact_before[i]),
+                     "expected_exact_after": float(exact_after[i]),
                      "severity": float(severity[i]),
                      "centrality": float(centrality[i]),
                      "missed_occasion_2": bool(missed[i])}

@@ -3,8 +3,9 @@ key's (the authors' consensus rating of each vignette), with intervals from a bo
 
 Ratings of the indicators of one vignette are not independent (a trainee who misreads the vignette
 misreads several indicators), so every interval resamples whole vignettes (a cluster bootstrap; Davison &
-Hinkley 1997, sec. 3.8) and reports the percentile and the BCa interval (Efron 1987), the acceleration from
-the jackknife over vignettes. The share of exact agreement also gets the Wilson interval (Wilson 1927),
+Hinkley 1997, sec. 3.8) and reports the percentile interval, expanded for the few vignettes a course has
+(Hesterberg 2015: the plain percentile interval under-covers with few resampled units), and the BCa interval
+(Efron 1987), the acceleration from the jackknife over vignettes. The share of exact agreement also gets the Wilson interval (Wilson 1927),
 which treats the ratings as independent, for comparison: it is too narrow when misses cluster in vignettes.
 
 "Within one category" is not offered: on a 3-point scale a trainee who always says "moderate" is within one
@@ -14,6 +15,8 @@ References
 ----------
 Davison, A. C., & Hinkley, D. V. (1997). Bootstrap Methods and Their Application. Cambridge University Press.
 Efron, B. (1987). Better bootstrap confidence intervals. JASA, 82, 171-185.
+Hesterberg, T. C. (2015). What teachers should know about the bootstrap: resampling in the undergraduate
+statistics curriculum. The American Statistician, 69, 371-386.
 Gwet, K. L. (2014). Handbook of Inter-Rater Reliability, 4th ed. Advanced Analytics.
 Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference. JASA, 22, 209-212.
 """
@@ -26,6 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, norm
+from scipy.stats import t as t_dist
 from statsmodels.stats.proportion import proportion_confint
 
 from validation.stats._checks import check_level, check_random_state
@@ -44,7 +48,7 @@ MODERATE = 2
 class AgreementWithKey:
     """Agreement of trainees with the key: one row per trainee and measure in ``table`` (the trainee
     ``"all trainees"`` pools every trainee's ratings), columns ``trainee_id, measure, estimate, ci_lower,
-    ci_upper`` (bootstrap percentile), ``bca_lower, bca_upper``, ``wilson_lower, wilson_upper`` (exact
+    ci_upper`` (bootstrap percentile, expanded for few vignettes), ``bca_lower, bca_upper``, ``wilson_lower, wilson_upper`` (exact
     agreement only), ``n_vignettes, n_ratings`` and ``note`` (why a figure is missing)."""
 
     table: pd.DataFrame
@@ -106,6 +110,16 @@ def _kappa_ac2(tables: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarra
         pe_g = w.sum() / (q * (q - 1)) * np.sum(pi * (1.0 - pi), axis=-1)
         ac2 = (po - pe_g) / (1.0 - pe_g)
     return kappa, ac2
+
+
+def _expanded(level: float, n_clusters: int) -> list[float]:
+    """The quantiles of Hesterberg's (2015) expanded percentile interval: the bootstrap's percentile
+    interval is too narrow with few resampled units (its spread is (n - 1) / n of the variance, and the
+    normal quantile ignores that the spread is estimated); the levels are widened to
+    ``Phi(-sqrt(n / (n - 1)) t_{n-1})``. With many units it is the ordinary percentile interval."""
+    n = max(int(n_clusters), 2)
+    tail = float(norm.cdf(-np.sqrt(n / (n - 1.0)) * t_dist.ppf(0.5 + level / 2, n - 1)))
+    return [tail, 1.0 - tail]
 
 
 def _bca(boot: np.ndarray, estimate: float, jack: np.ndarray, level: float) -> tuple[float, float, str]:
@@ -323,8 +337,8 @@ def agreement_with_key(
     table = pd.DataFrame(rows, columns=["trainee_id", "measure", "estimate", "ci_lower", "ci_upper", "bca_lower",
                                         "bca_upper", "wilson_lower", "wilson_upper", "n_vignettes", "n_ratings",
                                         "note"])
-    method = (f"bootstrap over vignettes ({n_boot} replicates; percentile and BCa), Wilson interval beside the "
-              "exact agreement")
+    method = (f"bootstrap over vignettes ({n_boot} replicates; expanded percentile (Hesterberg 2015) and BCa), "
+              "Wilson interval beside the exact agreement")
     return AgreementWithKey(table, level, int(n_boot), weights, method)
 
 
@@ -361,7 +375,7 @@ def _trainee_rows(tid: str, r: pd.DataFrame, key: pd.DataFrame, indicators: list
     out = []
     for name, est in point.items():
         b = boot[name][np.isfinite(boot[name])]
-        lo, hi = (np.quantile(b, [(1 - level) / 2, (1 + level) / 2]) if b.size else (np.nan, np.nan))
+        lo, hi = (np.quantile(b, _expanded(level, nv)) if b.size else (np.nan, np.nan))
         blo, bhi, why = _bca(boot[name], est, jack[name], level)
         note = notes.get(name) or ("" if np.isfinite(est) else "not estimable: no rating for this measure") or why
         wl = wh = np.nan
@@ -378,8 +392,9 @@ def _trainee_rows(tid: str, r: pd.DataFrame, key: pd.DataFrame, indicators: list
 @dataclasses.dataclass(frozen=True)
 class IndicatorMisses:
     """Per indicator (``table``): the trainees' ratings matching the key (``share`` with its Wilson interval,
-    ``n_ratings``), the misses too high and too low, the exact binomial test of too high against too low
-    (``p``, two-sided) and its Holm-adjusted ``p_holm``, and ``systematic`` (``"too high"``, ``"too low"`` or
+    ``n_ratings``), the misses too high and too low (all, and where the key is an inner code), the exact
+    binomial test of too high against too low where the key is an inner code (``p``, two-sided) and its
+    Holm-adjusted ``p_holm``, and ``systematic`` (``"too high"``, ``"too low"`` or
     ``""``) where ``p_holm`` is below ``alpha``; ``by_vignette``: the share matching of each indicator
     (rows) on each vignette (columns), for a heat map."""
 
@@ -390,20 +405,25 @@ class IndicatorMisses:
 
 
 def indicator_misses(ratings: pd.DataFrame, key: pd.DataFrame, indicators: Sequence[str] | None = None, *,
-                     cluster: str = "vignette", alpha: float = 0.05, ci: float = 0.95,
-                     codes: Mapping[str, int] | None = None) -> IndicatorMisses:
+                     levels: Sequence[float] | None = None, cluster: str = "vignette", alpha: float = 0.05,
+                     ci: float = 0.95, codes: Mapping[str, int] | None = None) -> IndicatorMisses:
     """Which indicators the trainees rate as the key does, and whether their misses lean one way.
 
-    A miss too high is a rating above the key's. Under no systematic tendency a miss is as likely too high
-    as too low: the exact binomial test of the too-high misses among all misses (p = 1/2, two-sided;
-    Clopper & Pearson's exact test, as R's ``binom.test``), Holm-adjusted across the indicators (Holm 1979).
+    A miss too high is a rating above the key's. Where the key is an inner code ("moderate") a miss can go
+    either way, and under no systematic tendency it is as likely too high as too low: the exact binomial
+    test of the too-high misses among those misses (p = 1/2, two-sided, as R's ``binom.test``), Holm-adjusted
+    across the indicators tested (Holm 1979). Misses where the key is the lowest or highest code can go one
+    way only and test nothing (they are counted in ``too_high`` and ``too_low``, not in ``too_high_inner``
+    and ``too_low_inner``); a present / absent indicator has no inner code and no test (``p`` NaN).
 
     Parameters
     ----------
     ratings, key, cluster, codes
         As :func:`agreement_with_key` (``ratings`` long, every trainee's rows).
     indicators : sequence of str
-        The indicators to examine (default: every column of ``key``).
+        The indicators to examine (default: every column of ``key``), on one rating scale.
+    levels : sequence of float
+        The scale's scores (default: every score given or keyed), whose inner ones are tested.
     alpha : float
         Holm-adjusted level below which misses are called systematic.
     ci : float
@@ -442,26 +462,38 @@ def indicator_misses(ratings: pd.DataFrame, key: pd.DataFrame, indicators: Seque
     match = (x == y) & rated
     high = (x > y) & rated
     low = (x < y) & rated
+    scale = sorted(levels) if levels is not None else sorted(
+        set(np.unique(x.stack().to_numpy())) | set(np.unique(y.to_numpy())))
     rows = []
     for c in cols:
         n, m = int(rated[c].sum()), int(match[c].sum())
         hi, lo = int(high[c].sum()), int(low[c].sum())
+        # a miss can go either way only where the key is an inner code: at the lowest code every miss is
+        # too high, at the highest too low, whatever the trainees' leaning; those misses test nothing
+        inner = rated[c] & (y[c] > scale[0]) & (y[c] < scale[-1])
+        hi_in, lo_in = int((high[c] & inner).sum()), int((low[c] & inner).sum())
         wl, wh = proportion_confint(m, n, alpha=1 - level, method="wilson") if n else (np.nan, np.nan)
-        p = binomtest(hi, hi + lo, 0.5).pvalue if hi + lo else 1.0
+        p = binomtest(hi_in, hi_in + lo_in, 0.5).pvalue if hi_in + lo_in else np.nan
         rows.append({"indicator": c, "share": m / n if n else np.nan, "wilson_lower": wl, "wilson_upper": wh,
-                     "n_ratings": n, "too_high": hi, "too_low": lo, "p": float(p)})
+                     "n_ratings": n, "too_high": hi, "too_low": lo, "too_high_inner": hi_in, "too_low_inner": lo_in,
+                     "p": float(p)})
     table = pd.DataFrame(rows).set_index("indicator")
     table["p_holm"] = _holm(table["p"].to_numpy())
-    table["systematic"] = np.where(table["p_holm"] < alpha, np.where(table["too_high"] > table["too_low"],
-                                                                       "too high", "too low"), "")
+    table["systematic"] = np.where(table["p_holm"] < alpha, np.where(
+        table["too_high_inner"] > table["too_low_inner"], "too high", "too low"), "")
     by_vignette = (match.groupby(level=0).sum() / rated.groupby(level=0).sum()).T
     return IndicatorMisses(table, by_vignette, float(alpha), level)
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's adjustment of the tests there are (NaN: no test, not counted)."""
     from statsmodels.stats.multitest import multipletests
 
-    return multipletests(p, method="holm")[1]
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
