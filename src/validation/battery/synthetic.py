@@ -1037,7 +1037,7 @@ def _trainee_ratings(rng: np.random.Generator, key: np.ndarray, p_match: np.ndar
     return np.where(match, key, miss)
 
 
-def _training_tables(cfg: SyntheticConfig, vera: SPJInstrument) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def training_tables(cfg: SyntheticConfig, vera: SPJInstrument) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """``training_ratings``, ``vignette_key`` (string cells) and the truth of the rater-training study
     (see the module docstring), on their own sub-stream of the seed."""
     rng = _rng(cfg.seed, "training")
@@ -1110,8 +1110,11 @@ def _training_tables(cfg: SyntheticConfig, vera: SPJInstrument) -> tuple[pd.Data
                         **rating_columns(key_ind, key_add, key_sum)})
 
     hit = ind == key_ind[v]
-    realised = {arm: {str(o): float(hit[(control[t] == (arm == "control")) & (occ == o)].mean())
-                      for o in (1, 2)} for arm in ("trained", "control")}
+    def share_matching(arm: str, o: int) -> float | None:
+        sel = hit[(control[t] == (arm == "control")) & (occ == o)]
+        return float(sel.mean()) if sel.size else None          # an arm without trainees: none
+
+    realised = {arm: {str(o): share_matching(arm, o) for o in (1, 2)} for arm in ("trained", "control")}
     over_misses = None
     if over is not None:
         miss = ind[:, over] != key_ind[v, over]
@@ -1347,7 +1350,7 @@ def generate(config: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire) ->
     latent = pd.DataFrame({"case_id": cases_df["case_id"].to_numpy(), "R": np.asarray(lat.R, dtype=float)})
     training = key = None
     if config.n_trainees > 0:
-        training, key, truth["training"] = _training_tables(config, vera)
+        training, key, truth["training"] = training_tables(config, vera)
     return Battery(cases_df, vera_df, sq_df, out_df, truth, latent, training, key)
 
 

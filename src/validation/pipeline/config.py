@@ -202,6 +202,58 @@ class PlanningConfig(Section):
     scheduler: StrictStr | None = None
 
 
+class CertificationRule(Section):
+    """One criterion a trainee must meet to be certified: a measure of
+    :func:`validation.stats.rater_training.agreement_with_key` (``"weighted kappa|AC2"``: either of them)
+    with exactly one of ``min``, ``max`` or ``max_abs`` (the absolute value at most), and its source."""
+
+    measure: Annotated[StrictStr, Field(min_length=1)]
+    min: StrictFloat | None = None
+    max: StrictFloat | None = None
+    max_abs: Annotated[StrictFloat, Field(gt=0)] | None = None
+    source: Annotated[StrictStr, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> "CertificationRule":
+        from validation.stats.rater_training import MEASURES
+
+        if sum(b is not None for b in (self.min, self.max, self.max_abs)) != 1:
+            raise ValueError(f"{self.measure}: give exactly one of min, max and max_abs")
+        unknown = [m for m in self.measure.split("|") if m.strip() not in MEASURES]
+        if unknown:
+            raise ValueError(f"measure: found {unknown}, expected one of {', '.join(MEASURES)} (several joined by |)")
+        return self
+
+
+_NATIONAL = "exact-agreement rules of national scoring programmes for 3-point (0.80) and 2-point (0.90) items"
+
+
+def _default_rules() -> tuple[CertificationRule, ...]:
+    return (CertificationRule(measure="exact, indicators", min=0.80, source=_NATIONAL),
+            CertificationRule(measure="exact, additional indicators", min=0.90, source=_NATIONAL),
+            CertificationRule(measure="weighted kappa|AC2", min=0.60,
+                              source="M\u00fcller & Wetzel (1998), J Psychiatr Res 32:151-160: PANSS rater training"),
+            CertificationRule(measure="severity", max_abs=0.25,
+                              source="a quarter of a category on the 1-3 scale (project default)"))
+
+
+class TrainingConfig(Section):
+    """Training and certifying VERA-2R raters on case vignettes (stage ``training``): the bootstrap over
+    vignettes, the certification rules (each trainee judged on the last occasion attended by the
+    four-outcome rule), and the grid of the rules' operating characteristics by simulation."""
+
+    ci: Level = 0.95
+    n_boot: Annotated[StrictInt, Field(ge=2)] = 2000
+    seed: Seed = 9
+    weights: Literal["quadratic", "linear"] = "quadratic"
+    alpha: Level = 0.05                # Holm-adjusted level of the systematic-miss flags
+    certification: Annotated[tuple[CertificationRule, ...], Field(min_length=1)] = Field(default_factory=_default_rules)
+    oc_accuracy: Annotated[tuple[Annotated[StrictFloat, Field(gt=0, le=1)], ...], Field(min_length=1)] = (
+        0.70, 0.75, 0.80, 0.85, 0.90)
+    oc_vignettes: Annotated[tuple[Annotated[StrictInt, Field(ge=2)], ...], Field(min_length=1)] = (3, 5, 8, 12)
+    oc_replicates: Annotated[StrictInt, Field(ge=10)] = 200
+
+
 @dataclass(frozen=True)
 class Config:
     """Every section of ``params.yaml``, typed (``validate`` is ``config.section("validate")``)."""
@@ -216,6 +268,7 @@ class Config:
     report: ReportConfig
     sites: SitesConfig = SitesConfig()
     planning: PlanningConfig = PlanningConfig()
+    training: TrainingConfig = TrainingConfig()
 
     def section(self, name: str) -> Any:
         """A section by its name in ``params.yaml``."""
@@ -241,7 +294,7 @@ SECTIONS: dict[str, Any] = {"instruments": InstrumentsConfig, "synthesize": Synt
                             "validate": ValidateConfig, "reliability": ReliabilityConfig,
                             "structure": StructureConfig, "agreement": AgreementConfig,
                             "predictive": PredictiveConfig, "report": ReportConfig, "sites": SitesConfig,
-                            "planning": PlanningConfig}
+                            "planning": PlanningConfig, "training": TrainingConfig}
 
 
 class ConfigError(ValueError):

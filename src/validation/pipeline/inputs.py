@@ -27,6 +27,17 @@ def read_clean(root: Path, config: Config) -> dict[str, pd.DataFrame]:
     return {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
 
 
+TRAINING_TABLES = ("training_ratings", "vignette_key")
+
+
+def read_training(root: Path, config: Config) -> dict[str, pd.DataFrame] | None:
+    """The clean rater-training tables, or None when the input folder had none."""
+    folder = clean_dir(root, config)
+    if not all((folder / f"{t}.parquet").exists() for t in TRAINING_TABLES):
+        return None
+    return {t: pd.read_parquet(folder / f"{t}.parquet") for t in TRAINING_TABLES}
+
+
 def clean_inputs(root: Path, config: Config) -> list[str]:
     folder = clean_dir(root, config)
     return [str((folder / f"{t}.parquet").relative_to(root)) for t in TABLES]

@@ -24,6 +24,7 @@ from validation.report.checklists import checklists, checklists_section
 from validation.report.limits import alarm, is_synthetic, limitations, limitations_section
 from validation.report.render import render_page
 from validation.report.rules import DEFAULTS, merge_params
+from validation.report.training import training_key_figures, training_section, training_summary
 from validation.report.verdicts import judge
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
                                         reliability_section, structure_section, version_section)
@@ -36,7 +37,7 @@ __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists"
 TOC = (("bottom-line", "Bottom line"), ("limitations", "Limitations"), ("summary", "Key figures"), ("data", "Data"),
        ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),
        ("agreement", "Inter-rater agreement"), ("predictive", "Predictive validity"),
-       ("planning", "Planning the next study"), ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
+       ("training", "Rater training"), ("planning", "Planning the next study"), ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
 
 
 def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_suppress: int | None = None,
@@ -71,7 +72,7 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
         p = merge_params({**(params or {}), "k_suppress": k_suppress})
     k = int(p["k_suppress"])
     metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
-    figures = key_figures(metrics, p)
+    figures = all_key_figures(metrics, p)
     lims = limitations(metrics, figures, p, k)
     changes, digest = changes_section(metrics, baseline, k, float(p["change_tolerance"]))
     fig = FigureCounter()
@@ -82,12 +83,14 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
     pooled = across_sites_section(metrics.get("pooled"))
     if from_bundles(metrics):       # the per-row stages did not run: the pooled figures are the report's
         details = [pooled_instead_section(anchor, title) for anchor, title in DETAILS]
+        details.append(training_section(metrics.get("training") or {}, figs, fig, k))
     else:
         details = [data_section(metrics.get("data_quality") or {}, k),
                    reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
                    structure_section(metrics.get("structure") or {}, figs, p, fig, k),
                    agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
-                   predictive_section(metrics.get("predictive") or {}, figs, p, fig, k)]
+                   predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
+                   training_section(metrics.get("training") or {}, figs, fig, k)]
     sections = [
         (bottom_line_section(uses, k, is_synthetic(metrics), judgement_vs_total(metrics.get("predictive") or {})),
          limitations_section(lims)),
@@ -117,12 +120,21 @@ def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) ->
     does not read lists)."""
     p = merge_params(params)
     metrics = {name: (m if isinstance(m, Mapping) else {}) for name, m in metrics.items()}
-    figures = key_figures(metrics, p)
+    figures = all_key_figures(metrics, p)
     records = summary_records(figures, int(p["k_suppress"]))
     comparisons = [{key: r[key] for key in ("outcome", "difference", "ci_lower", "ci_upper", "p_holm")}
                    for r in judgement_vs_total(metrics.get("predictive") or {})]
-    return {"intended_uses": [u.record() for u in judge_uses(figures, p)], "key_figures": records,
-            "judgement_vs_total": comparisons, "estimates": {r["id"]: r["estimate"] for r in records}}
+    out = {"intended_uses": [u.record() for u in judge_uses(figures, p)], "key_figures": records,
+           "judgement_vs_total": comparisons, "estimates": {r["id"]: r["estimate"] for r in records}}
+    trained = training_summary(metrics.get("training") or {})
+    if trained is not None:
+        out["training"] = trained
+    return out
+
+
+def all_key_figures(metrics: Mapping[str, Mapping], p: Mapping) -> list:
+    """The key figures of the validation (or of the pooled site bundles) and of the rater training."""
+    return key_figures(metrics, p) + training_key_figures(metrics.get("training") or {})
 
 
 DETAILS = (("data", "Data"), ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),

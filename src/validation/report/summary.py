@@ -20,7 +20,8 @@ AREAS = (("reliability", "Reliability", "reliability"),
          ("structure", "Factor structure", "structure"),
          ("invariance", "Measurement invariance", "invariance"),
          ("agreement", "Inter-rater agreement", "agreement"),
-         ("predictive", "Predictive validity", "predictive"))
+         ("predictive", "Predictive validity", "predictive"),
+         ("training", "Rater training", "training"))
 
 
 @dataclasses.dataclass(frozen=True)

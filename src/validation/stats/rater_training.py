@@ -24,6 +24,7 @@ Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
 from __future__ import annotations
 
 import dataclasses
+from statistics import NormalDist
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -33,15 +34,18 @@ from scipy.stats import t as t_dist
 from statsmodels.stats.proportion import proportion_confint
 
 from validation.stats._checks import check_level, check_random_state
-from validation.stats.agreement import cohen_kappa, gwet_ac
 from validation.stats.results import NotEstimable
 
 __all__ = ["agreement_with_key", "AgreementWithKey", "indicator_misses", "IndicatorMisses", "training_change",
            "TrainingChange", "DEFAULT_CODES"]
 
 DEFAULT_CODES: dict[str, int] = {"low": 1, "moderate": 2, "high": 3, "absent": 0, "present": 1}
+# the measures of agreement_with_key (besides "exact, domain X" for each domain)
+MEASURES = ("exact, indicators", "exact, additional indicators", "exact, summary judgement", "weighted kappa",
+            "AC2", "severity", "centrality")
 OVERALL = "all trainees"
 MODERATE = 2
+_STD_NORMAL = NormalDist()        # its cdf and quantile are exact and far cheaper than scipy's per call
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,13 +138,13 @@ def _bca(boot: np.ndarray, estimate: float, jack: np.ndarray, level: float) -> t
     d = jack.mean() - jack if jack.size else np.zeros(0)
     s2 = float(np.sum(d ** 2))
     a = float(np.sum(d ** 3) / (6.0 * s2 ** 1.5)) if s2 > 0 else 0.0
-    z0 = float(norm.ppf(share))
+    z0 = _STD_NORMAL.inv_cdf(share)
     alpha = (1.0 - level) / 2.0
-    out = []
-    for zq in (float(norm.ppf(alpha)), float(norm.ppf(1.0 - alpha))):
-        adj = z0 + (z0 + zq) / (1.0 - a * (z0 + zq))
-        out.append(float(np.quantile(boot, norm.cdf(adj))))
-    return out[0], out[1], ""
+    adjusted = []
+    for zq in (_STD_NORMAL.inv_cdf(alpha), _STD_NORMAL.inv_cdf(1.0 - alpha)):
+        adjusted.append(_STD_NORMAL.cdf(z0 + (z0 + zq) / (1.0 - a * (z0 + zq))))
+    lo, hi = np.quantile(boot, adjusted)
+    return float(lo), float(hi), ""
 
 
 @dataclasses.dataclass
@@ -154,7 +158,14 @@ class _Cluster:
 
 def _cluster(r: pd.DataFrame, key: pd.DataFrame, indicators: list[str], domains: Mapping[str, Sequence[str]],
              additional: list[str], summary: str | None, levels: list[float]) -> _Cluster:
-    k = key.loc[r.index]
+    cols_all = list(r.columns)
+    position = {c: i for i, c in enumerate(cols_all)}
+    X, Y = r.to_numpy(float), key.loc[r.index, cols_all].to_numpy(float)
+
+    def arrays(cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        idx = [position[c] for c in cols]
+        return X[:, idx], Y[:, idx]
+
     sums: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     n_ratings: dict[str, int] = {}
     # rows (a trainee's rating of a vignette) summed by vignette: the bootstrap resamples whole vignettes
@@ -170,7 +181,7 @@ def _cluster(r: pd.DataFrame, key: pd.DataFrame, indicators: list[str], domains:
     def share(name: str, cols: list[str]) -> None:
         if not cols:
             return
-        x, y = r[cols].to_numpy(float), k[cols].to_numpy(float)
+        x, y = arrays(cols)
         rated = ~np.isnan(x)
         sums[name] = (by_vignette((rated & (x == y)).sum(axis=1).astype(float)),
                       by_vignette(rated.sum(axis=1).astype(float)))
@@ -182,7 +193,7 @@ def _cluster(r: pd.DataFrame, key: pd.DataFrame, indicators: list[str], domains:
     share("exact, additional indicators", additional)
     if summary is not None:
         share("exact, summary judgement", [summary])
-    x, y = r[indicators].to_numpy(float), k[indicators].to_numpy(float)
+    x, y = arrays(indicators)
     rated = ~np.isnan(x)
     sums["severity"] = (by_vignette(np.where(rated, x - y, 0.0).sum(axis=1)),
                         by_vignette(rated.sum(axis=1).astype(float)))
@@ -266,9 +277,10 @@ def agreement_with_key(
     AgreementWithKey
         Measures: ``exact, indicators`` (share of the ordinal indicators' ratings equal to the key),
         ``exact, domain X``, ``exact, additional indicators``, ``exact, summary judgement``, ``weighted
-        kappa`` and ``AC2`` (the trainee and the key as two raters of the (vignette, indicator) units; the
-        point estimates are the project's :func:`~validation.stats.agreement.cohen_kappa` and
-        :func:`~validation.stats.agreement.gwet_ac`), ``severity`` (mean of trainee - key on the 1-3
+        kappa`` and ``AC2`` (the trainee and the key as two raters of the (vignette, indicator) units, from
+        their contingency table: the same values as the project's
+        :func:`~validation.stats.agreement.cohen_kappa` and :func:`~validation.stats.agreement.gwet_ac`,
+        which are pinned to irrCAC), ``severity`` (mean of trainee - key on the 1-3
         scale: above 0 rates too high) and ``centrality`` (share of "moderate" where the key says low or
         high).
 
@@ -324,16 +336,23 @@ def agreement_with_key(
     w = _weights(len(levels), weights)
     doms = {c: list(v) for c, v in (domains or {}).items()}
 
-    rows: list[dict] = []
-    groups = [(t, scores[trainee.to_numpy() == t]) for t in sorted(trainee.unique())]
-    if len(groups) > 1:
-        groups.append((OVERALL, scores))
-    for tid, r in groups:
-        if r.index.duplicated().any() and tid != OVERALL:
-            raise ValueError(f"ratings: trainee {tid} rated vignette(s) "
+    # trainees grouped by the vignettes they rated (one draw of vignette weights a group), then all trainees
+    by_vignettes: dict[tuple[str, ...], list[tuple[str, pd.DataFrame]]] = {}
+    for t in sorted(trainee.unique()):
+        r = scores[trainee.to_numpy() == t]
+        if r.index.duplicated().any():
+            raise ValueError(f"ratings: trainee {t} rated vignette(s) "
                              f"{sorted(set(r.index[r.index.duplicated()].astype(str)))[:5]} more than once")
-        rows += _trainee_rows(tid, r, key, indicators, doms, additional, summary, levels, w, weights, level,
-                              int(n_boot), rng)
+        r = r.sort_index()
+        by_vignettes.setdefault(tuple(r.index.astype(str)), []).append((t, r))
+    rows: list[dict] = []
+    for members in by_vignettes.values():
+        rows += _group_rows([t for t, _ in members], [r for _, r in members], key, indicators, doms, additional,
+                            summary, levels, w, level, int(n_boot), rng)
+    rows.sort(key=lambda row: row["trainee_id"])
+    if len(by_vignettes) > 1 or sum(len(m) for m in by_vignettes.values()) > 1:
+        rows += _group_rows([OVERALL], [scores], key, indicators, doms, additional, summary, levels, w, level,
+                            int(n_boot), rng)
     table = pd.DataFrame(rows, columns=["trainee_id", "measure", "estimate", "ci_lower", "ci_upper", "bca_lower",
                                         "bca_upper", "wilson_lower", "wilson_upper", "n_vignettes", "n_ratings",
                                         "note"])
@@ -350,42 +369,49 @@ def _indexed(frame: pd.DataFrame, cluster: str, what: str) -> pd.DataFrame:
     return frame
 
 
-def _trainee_rows(tid: str, r: pd.DataFrame, key: pd.DataFrame, indicators: list[str],
-                  domains: Mapping[str, list[str]], additional: list[str], summary: str | None, levels: list[float],
-                  w: np.ndarray, weights: str | None, level: float, n_boot: int,
-                  rng: np.random.Generator) -> list[dict]:
-    cl = _cluster(r, key, indicators, domains, additional, summary, levels)
-    nv = cl.tables.shape[0]
-    point = {name: float(v[0]) for name, v in _point_and_boot(cl, np.ones((1, nv)), w).items()}
-    # the point estimates of kappa and AC2 from the project's functions (pinned to irrCAC)
-    x, y = r[indicators].to_numpy(float).ravel(), key.loc[r.index, indicators].to_numpy(float).ravel()
-    ok = ~np.isnan(x)
-    notes: dict[str, str] = {}
-    try:
-        point["weighted kappa"] = cohen_kappa(x[ok], y[ok], weights=weights, levels=levels).kappa
-    except NotEstimable as exc:
-        point["weighted kappa"], notes["weighted kappa"] = np.nan, str(exc)
-    try:
-        point["AC2"] = gwet_ac(np.column_stack([x[ok], y[ok]]), weights=weights or "identity", levels=levels).estimate
-    except NotEstimable as exc:
-        point["AC2"], notes["AC2"] = np.nan, str(exc)
+def _group_rows(tids: list[str], frames: list[pd.DataFrame], key: pd.DataFrame, indicators: list[str],
+                domains: Mapping[str, list[str]], additional: list[str], summary: str | None, levels: list[float],
+                w: np.ndarray, level: float, n_boot: int, rng: np.random.Generator) -> list[dict]:
+    """The rows of trainees who rated the same vignettes, their bootstraps vectorised: one draw of vignette
+    weights serves them all (each trainee's replicates resample that trainee's vignettes)."""
+    clusters = [_cluster(r, key, indicators, domains, additional, summary, levels) for r in frames]
+    nv = clusters[0].tables.shape[0]
     counts = rng.multinomial(nv, np.full(nv, 1.0 / nv), size=n_boot).astype(float)
-    boot = _point_and_boot(cl, counts, w)
-    jack = _point_and_boot(cl, 1.0 - np.eye(nv), w) if nv > 1 else {k: np.zeros(0) for k in boot}
+    jack_w = 1.0 - np.eye(nv)
+    point, boot, jack = {}, {}, {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in clusters[0].sums:
+            num = np.stack([c.sums[name][0] for c in clusters])          # trainees x vignettes
+            den = np.stack([c.sums[name][1] for c in clusters])
+            point[name] = num.sum(axis=1) / den.sum(axis=1)
+            boot[name] = (counts @ num.T) / (counts @ den.T)              # replicates x trainees
+            jack[name] = (jack_w @ num.T) / (jack_w @ den.T)
+    tables = np.stack([c.tables for c in clusters])                       # trainees x vignettes x q x q
+    point["weighted kappa"], point["AC2"] = _kappa_ac2(tables.sum(axis=1), w)
+    boot["weighted kappa"], boot["AC2"] = _kappa_ac2(np.einsum("bv,tvkl->btkl", counts, tables), w)
+    jack["weighted kappa"], jack["AC2"] = _kappa_ac2(np.einsum("jv,tvkl->jtkl", jack_w, tables), w)
+    quantiles = _expanded(level, nv)
     out = []
-    for name, est in point.items():
-        b = boot[name][np.isfinite(boot[name])]
-        lo, hi = (np.quantile(b, _expanded(level, nv)) if b.size else (np.nan, np.nan))
-        blo, bhi, why = _bca(boot[name], est, jack[name], level)
-        note = notes.get(name) or ("" if np.isfinite(est) else "not estimable: no rating for this measure") or why
-        wl = wh = np.nan
-        if name.startswith("exact") and name in cl.sums:
-            num, den = cl.sums[name]
-            if den.sum() > 0:
-                wl, wh = proportion_confint(num.sum(), den.sum(), alpha=1 - level, method="wilson")
-        out.append({"trainee_id": tid, "measure": name, "estimate": est, "ci_lower": float(lo), "ci_upper": float(hi),
-                    "bca_lower": blo, "bca_upper": bhi, "wilson_lower": float(wl), "wilson_upper": float(wh),
-                    "n_vignettes": nv, "n_ratings": cl.n_ratings.get(name, 0), "note": note})
+    for name in point:
+        with np.errstate(invalid="ignore"):
+            lows, highs = np.nanquantile(np.where(np.isfinite(boot[name]), boot[name], np.nan), quantiles, axis=0) \
+                if n_boot else (np.full(len(tids), np.nan),) * 2
+        for t, tid in enumerate(tids):
+            est = float(point[name][t])
+            blo, bhi, why = _bca(boot[name][:, t], est, jack[name][:, t] if nv > 1 else np.zeros(0), level)
+            note = why
+            if not np.isfinite(est):
+                note = ("not estimable: the trainee and the key use one category only (chance agreement 1)"
+                        if name in ("weighted kappa", "AC2") else "not estimable: no rating for this measure")
+            wl = wh = np.nan
+            if name.startswith("exact") and name in clusters[t].sums:
+                num, den = clusters[t].sums[name]
+                if den.sum() > 0:
+                    wl, wh = proportion_confint(num.sum(), den.sum(), alpha=1 - level, method="wilson")
+            out.append({"trainee_id": tid, "measure": name, "estimate": est, "ci_lower": float(lows[t]),
+                        "ci_upper": float(highs[t]), "bca_lower": blo, "bca_upper": bhi, "wilson_lower": float(wl),
+                        "wilson_upper": float(wh), "n_vignettes": nv, "n_ratings": clusters[t].n_ratings.get(name, 0),
+                        "note": note})
     return out
 
 

@@ -18,6 +18,7 @@ from validation.pipeline.sites import pooling_instead
 PROBLEMS_JSON = Path("reports/validation_problems.json")
 PROBLEMS_TXT = Path("reports/validation_problems.txt")
 TABLES = ("cases", "vera_ratings", "sq_responses", "outcomes")
+TRAINING_TABLES = ("training_ratings", "vignette_key")     # optional: written when the folder has them
 
 
 def run(root: Path, config: Config) -> None:
@@ -46,11 +47,12 @@ def run(root: Path, config: Config) -> None:
     for stale in (PROBLEMS_JSON, PROBLEMS_TXT):
         (root / stale).unlink(missing_ok=True)
     summary = quality_summary(tables, vera, sq, k_anonymity=k)
-    inputs = sorted(str(f.relative_to(root)) for f in src.iterdir() if f.stem in TABLES)
+    inputs = sorted(str(f.relative_to(root)) for f in src.iterdir() if f.stem in TABLES + TRAINING_TABLES)
     with atomic_outputs(root) as out:
         folder = out.folder(p.output_dir)
-        for name in TABLES:
-            getattr(tables, name).to_parquet(folder / f"{name}.parquet", index=False)
+        for name in TABLES + TRAINING_TABLES:
+            if getattr(tables, name) is not None:
+                getattr(tables, name).to_parquet(folder / f"{name}.parquet", index=False)
         out.write_json("reports/metrics/data_quality.json",
                        {"provenance": provenance(root, "validate", config, inputs, ("instruments", "validate")),
                         **summary})
