@@ -211,10 +211,28 @@ def test_prints_to_pdf(loaded: Loaded, tmp_path: Path):
         assert f"Page {i} of {n}" in " ".join(text.split()), f"page {i} has no page number"
     first = " ".join(texts[0].split())
     assert "Bottom line" in first and "Predictive validity" in first and "Version" in first   # the contents print
-    # no half-empty page: the text of every page but the last reaches below its middle
+    # no half-empty page: the text of every page but the last reaches below its middle -- except where a figure
+    # taller than half a page (never split) had to start on the next one: at most one such page a tall figure
     fill = [_text_extent(page) for page in reader.pages]
     sparse = [i + 1 for i, f in enumerate(fill[:-1]) if f < 0.5]
-    assert not sparse, f"pages under half full: {sparse} ({[round(fill[i - 1], 2) for i in sparse]})"
+    tall = _tall_figures(loaded.page)
+    assert len(sparse) <= tall, (f"pages under half full: {sparse} ({[round(fill[i - 1], 2) for i in sparse]}), "
+                                 f"more than the {tall} figure(s) taller than half a page")
+
+
+def _tall_figures(page) -> int:
+    """Figures taller than half the printable height when printed (A4, 190 mm of text width; the print style
+    caps a figure at 235 mm)."""
+    page.emulate_media(media="print")
+    size = page.viewport_size
+    page.set_viewport_size({"width": 718, "height": 1000})          # 190 mm at 96 px an inch
+    try:
+        return int(page.evaluate("""() => [...document.querySelectorAll('.figure svg')]
+            .filter(s => s.getBoundingClientRect().height > 0.5 * 235 * 96 / 25.4).length"""))
+    finally:
+        page.emulate_media(media="screen")
+        if size:
+            page.set_viewport_size(size)
 
 
 def _text_extent(page) -> float:
