@@ -82,8 +82,9 @@ def test_editing_a_module_flags_every_stage_that_runs_it():
             users.setdefault(d, set()).add(name)
     assert {"reliability", "structure"} <= users["src/validation/stats/_rotation.py"]
     assert {"reliability", "structure"} <= users["src/validation/stats/factor.py"]
-    # read, not imported: by the stages that render a page (the report, the across-sites page of pool)
-    assert users["src/validation/report/templates/report.html.j2"] == {"report", "pool"}
+    # read, not imported: by the stages that render a page (the report, the across-sites page of pool, the
+    # trainees' feedback sheets of the training module)
+    assert users["src/validation/report/templates/report.html.j2"] == {"report", "pool", "training"}
     assert "report" in users["src/validation/battery/instruments.py"] or \
         "src/validation/battery/instruments.py" not in {f.relative_to(ROOT).as_posix() for f in stage_files("report")}
 

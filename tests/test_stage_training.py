@@ -56,3 +56,29 @@ def test_report_and_summary_show_the_training(project: Path):
             "training_course_exact_agreement_with_the_key_after_training",
             "training_training_effect_beyond_practice_difference_in_differences"} == ids
     assert set(summary["training"]["decisions"]) == {CERTIFIED, NOT_YET, UNDECIDED}
+
+
+def test_feedback_sheets_one_a_trainee_naming_only_that_trainee(project: Path, tmp_path: Path, monkeypatch):
+    from click.testing import CliRunner
+
+    from validation.cli import main
+
+    monkeypatch.chdir(project)
+    out = tmp_path / "sheets"
+    res = CliRunner().invoke(main, ["training", str(project / "data/synthetic"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    truth = json.loads(_read(project, "data/synthetic/truth.json"))["training"]
+    sheets = sorted(out.glob("*.html"))
+    assert [s.stem for s in sheets] == sorted(truth["trainees"])
+    for sheet in sheets[:10]:
+        html = sheet.read_text(encoding="utf-8")
+        assert set(re.findall(r"TRN-\d+", html)) == {sheet.stem}         # no other trainee, no other key
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+        assert re.search(r"Decision (certified|not yet|undecided)", text)
+        assert "Your agreement with the key" in text and "Where you differed from the key" in text
+    empty = tmp_path / "no_training"
+    empty.mkdir()
+    for name in ("cases", "vera_ratings", "sq_responses", "outcomes"):
+        (empty / f"{name}.csv").write_bytes((project / "data/synthetic" / f"{name}.csv").read_bytes())
+    res = CliRunner().invoke(main, ["training", str(empty), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "holds no rater-training tables" in res.output

@@ -8,6 +8,7 @@
     validation bundle DIR --out B a site's bundle: aggregates only, for pooling across countries
     validation pool B... --out D  check and pool site bundles into D/summary.json
     validation plan --out D       plan the next study by simulation on Dask (D/plan.json)
+    validation training DIR --out D   one feedback sheet a trainee (rater training against the key)
     validation --version
 
 Exit codes: 0 done; 2 the input or the parameters break their contract (every problem listed);
@@ -330,6 +331,32 @@ def plan(out: Path, replicates: int | None, workers: int | None, scheduler: str 
     bar.close()
     (out / "plan.json").write_text(dumps_plan(result), encoding="utf-8")
     click.echo(f"Plan: {out / 'plan.json'} ({len(cells)} cells x {reps} replicates, engine Dask)")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the feedback sheets, one HTML page a trainee (FOLDER/<pseudonym>.html).")
+def training(folder: Path, out: Path) -> None:
+    """Write one feedback sheet per trainee of FOLDER's rater-training tables (training_ratings and
+    vignette_key, checked by the data contract): the trainee's certification on the last occasion attended
+    (params.yaml: training.certification), their agreement with the key per measure beside the course's,
+    and every indicator they rated otherwise than the key. A sheet names its trainee by pseudonym only.
+    Exit 2 when the tables break the contract or there are none.
+    """
+    from validation.pipeline.common import StageError
+    from validation.pipeline.stages.training import feedback_sheets
+
+    root = _project()
+    config = _config(root)
+    try:
+        sheets = feedback_sheets(folder, out, root, config)
+    except ContractError as exc:
+        click.echo(str(exc), err=True)
+        _fail(f"\n{exc.n_problems} problem(s) in {folder}: fix them; no sheet was written.", EXIT_INVALID)
+    except StageError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    click.echo(f"Feedback sheets: {len(sheets)} in {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

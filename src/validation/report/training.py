@@ -135,3 +135,32 @@ def training_section(m: Mapping, figs: Mapping[str, str], fig: Any, k: int) -> V
                 fig(figs, "training/operating.svg", "Probability of certification against the true exact "
                     "agreement, one line per number of vignettes")]
     return V.section("training", *[b for b in out if b is not None])
+
+
+def feedback_sheet(trainee: str, mine: Mapping[str, Mapping], course: Mapping[str, Mapping], decision: Any,
+                   misses: list[tuple[str, str, str, str]], occasion: Any) -> str:
+    """One trainee's feedback page: their decision and the criterion behind it, their agreement with the key
+    per measure beside the course's, and the indicators they rated otherwise than the key (vignette,
+    indicator, the key's rating, theirs). Names nobody but the trainee, by pseudonym."""
+    from validation.report.render import render_page
+
+    verdict = decision.decision
+    why = ("every rule met" if verdict == VD.CERTIFIED else
+           "not met: " + ", ".join(decision.failing) if verdict == VD.NOT_YET else
+           "undecided: " + ", ".join(decision.undecided)
+           + (f"; about {decision.more_vignettes} more vignettes would decide it" if decision.more_vignettes else ""))
+    rows = [[name, _ci(mine.get(name)), _ci(course.get(name))] for name in mine]
+    sections = [
+        V.section("decision", V.Heading(2, V.line("Decision")),
+                  V.Para(V.line(V.b(f"{verdict}"), f" ({why}), on occasion {occasion}."))),
+        V.section("agreement", V.Heading(2, V.line("Your agreement with the key")),
+                  V.table(["measure", "you [CI]", "the course [CI]"], rows, 1),
+                  V.Para(V.line("Severity above 0: you rate higher than the key; centrality: the share of "
+                                "'moderate' where the key says low or high."), "muted")),
+        V.section("misses", V.Heading(2, V.line("Where you differed from the key")),
+                  V.table(["vignette", "indicator", "the key", "you"], [list(m) for m in misses], 2)
+                  if misses else V.Para(V.line("Nowhere: every rating matched the key."))),
+    ]
+    return render_page(f"Rater training: feedback for {trainee}", V.line(
+        "Your ratings of the course's case vignettes against the expert key. Intervals: bootstrap over vignettes."),
+        None, [("decision", "Decision"), ("agreement", "Your agreement"), ("misses", "Where you differed")], sections)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from validation.battery.disclosure import protect_or_withhold
 from validation.battery.synthetic import SyntheticConfig, training_tables
-from validation.pipeline.common import load_instruments
+from validation.pipeline.common import StageError, load_instruments
 from validation.pipeline.config import Config, TrainingConfig
 from validation.pipeline.inputs import clean_dir, read_training
 from validation.pipeline.outputs import atomic_outputs
@@ -194,3 +194,40 @@ def _course_from(table: pd.DataFrame, measures: list[str]) -> dict[str, dict]:
     return {m: {k: (None if pd.isna(v) else (v.item() if hasattr(v, "item") else v))
                 for k, v in rows.loc[m].items() if k != "trainee_id"}
             for m in measures if m in rows.index}
+
+
+def feedback_sheets(folder: Path, out: Path, root: Path, config: Config) -> list[Path]:
+    """One HTML feedback sheet per trainee of ``folder``'s training tables (checked by the data contract),
+    judged on the last occasion each attended: ``out/<pseudonym>.html``. Returns the sheets written."""
+    from validation.battery.contract import load_tables
+    from validation.report.training import feedback_sheet
+
+    vera, sq = load_instruments(root, config)
+    tables = load_tables(folder, vera, sq, k_anonymity=config.validate.k_anonymity)
+    if tables.training_ratings is None or tables.vignette_key is None:
+        raise StageError(f"{folder} holds no rater-training tables (training_ratings and vignette_key)")
+    p = config.training
+    ratings = tables.training_ratings.set_index("vignette_id")
+    ratings.index.name = "vignette"
+    key = tables.vignette_key.set_index("vignette_id")
+    key.index.name = "vignette"
+    last_of = ratings.groupby("trainee_id")["occasion"].max()
+    codes = list(vera.rating.codes)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for occ in sorted(last_of.unique()):
+        sub = ratings[(ratings["occasion"] == occ) & ratings["trainee_id"].map(last_of).eq(occ)]
+        table, decisions = certification(sub, key, vera, p, int(p.seed) + int(occ))
+        course = table[table["trainee_id"] == OVERALL].set_index("measure")
+        for tid, decision in decisions.items():
+            mine = table[table["trainee_id"] == tid].set_index("measure")
+            rated = sub[sub["trainee_id"] == tid]
+            misses = [(str(v), item, codes[int(key.loc[v, item]) - 1], codes[int(r[item]) - 1])
+                      for v, r in rated.iterrows() for item in vera.indicators
+                      if pd.notna(r[item]) and r[item] != key.loc[v, item]]
+            page = feedback_sheet(str(tid), {m: dict(mine.loc[m]) for m in mine.index},
+                                  {m: dict(course.loc[m]) for m in course.index}, decision, misses, occ)
+            path = out / f"{tid}.html"
+            path.write_text(page, encoding="utf-8")
+            written.append(path)
+    return written
