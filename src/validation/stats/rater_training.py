@@ -212,18 +212,6 @@ def _cluster(r: pd.DataFrame, key: pd.DataFrame, indicators: list[str], domains:
     return _Cluster(sums, tables, n_ratings)
 
 
-def _point_and_boot(cl: _Cluster, wts: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
-    """Each measure at the vignette weights ``wts`` (replicates x vignettes): ratios of weighted sums, and
-    kappa / AC2 of the weighted tables."""
-    out = {}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, (num, den) in cl.sums.items():
-            out[name] = (wts @ num) / (wts @ den)
-    kappa, ac2 = _kappa_ac2(np.einsum("bv,vkl->bkl", wts, cl.tables), w)
-    out["weighted kappa"], out["AC2"] = kappa, ac2
-    return out
-
-
 def agreement_with_key(
     ratings: pd.DataFrame,
     key: pd.DataFrame,
