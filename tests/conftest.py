@@ -60,3 +60,23 @@ def project(pipeline_run: Path, tmp_path_factory) -> Path:
     dest = tmp_path_factory.mktemp("project") / "repo"
     shutil.copytree(pipeline_run, dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def synthetic_course():
+    """The synthetic default's rater-training tables, through the data contract: ratings (indexed by
+    vignette), the key, the 34 indicators and the planted truth."""
+    import tempfile
+
+    from validation.battery.contract import load_tables
+    from validation.battery.instruments import load_instrument
+    from validation.battery.synthetic import SyntheticConfig, generate
+
+    vera, sq = load_instrument(ROOT / "instruments/vera2r.yaml"), load_instrument(ROOT / "instruments/sq.yaml")
+    battery = generate(SyntheticConfig(truth_draws=1000), vera, sq)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, frame in battery.tables().items():
+            frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
+        t = load_tables(tmp, vera, sq)
+    return (t.training_ratings.set_index("vignette_id"), t.vignette_key.set_index("vignette_id"),
+            list(vera.indicators), battery.truth["training"], t)

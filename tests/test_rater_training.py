@@ -199,29 +199,13 @@ def test_without_a_control_arm_practice_and_training_are_one_term():
     assert res.effects.loc["set B - A", "estimate"] == pytest.approx(1 / 24, abs=1e-12)
 
 
-def test_the_synthetic_courses_planted_truth_is_recovered():
+def test_the_synthetic_courses_planted_truth_is_recovered(synthetic_course):
     """On the synthetic default: the three planted hard indicators match least and only the over-rated one
     is flagged; each trainee's expected exact agreement lies in its interval for at least 90% of trainees;
     the training effect is recovered in the trained arm and none in the control arm."""
-    import tempfile
-    from pathlib import Path
-
-    from validation.battery.contract import load_tables
-    from validation.battery.instruments import load_instrument
-    from validation.battery.synthetic import SyntheticConfig, generate
     from validation.stats.rater_training import indicator_misses, training_change
 
-    root = Path(__file__).resolve().parents[1]
-    vera, sq = load_instrument(root / "instruments/vera2r.yaml"), load_instrument(root / "instruments/sq.yaml")
-    battery = generate(SyntheticConfig(truth_draws=1000), vera, sq)
-    truth = battery.truth["training"]
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, frame in battery.tables().items():
-            frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
-        t = load_tables(tmp, vera, sq)
-    ind = list(vera.indicators)
-    ratings = t.training_ratings.set_index("vignette_id")
-    key = t.vignette_key.set_index("vignette_id")
+    ratings, key, ind, truth, t = synthetic_course
     misses = indicator_misses(ratings[ind], key[ind], levels=[1, 2, 3])
     assert set(misses.table["share"].nsmallest(3).index) == set(truth["hard_indicators"])
     assert list(misses.table.index[misses.table["systematic"] != ""]) == [truth["over_rated_indicator"]]

@@ -34,7 +34,16 @@ def test_training_stage_outputs(project: Path):
     oc = {(r["true_exact"], r["vignettes"]): r["p_certified"] for r in m["operating_characteristics"]}
     assert set(oc) == {(0.75, 3), (0.75, 8), (0.9, 3), (0.9, 8)} and oc[(0.9, 8)] >= oc[(0.75, 8)]
     figs = {f.name for f in (project / "reports/figures/training").iterdir()}
-    assert {"caterpillar.svg", "indicators.svg", "before_after.svg", "operating.svg"} <= figs
+    assert {"caterpillar.svg", "indicators.svg", "facets.svg", "before_after.svg", "operating.svg"} <= figs
+    # severity and indicator shift: the over-rated indicator shifts most, above 0; trainees without pseudonyms
+    facets = m["facets"]
+    shift = {i: r["estimate"] for i, r in facets["indicators"].items()}
+    assert max(shift, key=shift.get) == truth["over_rated_indicator"]
+    assert facets["indicators"][truth["over_rated_indicator"]]["ci_lower"] > 0
+    assert len(facets["trainees"]) == m["n_trainees"]
+    assert [r["estimate"] for r in facets["trainees"]] == sorted(r["estimate"] for r in facets["trainees"])
+    assert set(facets["sds"]) == {"trainee", "vignette", "indicator"}
+    assert all(v == 0 or isinstance(v, str) or v >= 5 for v in facets["trainees_off_zero"].values())
 
 
 def test_nothing_published_names_a_trainee(project: Path):
@@ -50,6 +59,7 @@ def test_report_and_summary_show_the_training(project: Path):
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert 'id="training"' in html and "Ready to rate real cases:" in text
     assert "How many vignettes certification needs" in text and "training beyond practice" in text
+    assert "Severity and indicator shift on one scale" in text and "ordinal::clmm" in text
     summary = json.loads(_read(project, "reports/metrics/summary.json"))
     ids = {r["id"] for r in summary["key_figures"] if r["area"] == "training"}
     assert {"training_course_exact_agreement_with_the_key_before_training",

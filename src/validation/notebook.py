@@ -62,6 +62,8 @@ __all__ = [
 
 TABLES = ("cases", "vera_ratings", "sq_responses", "outcomes")
 METRICS = ("data_quality", "reliability", "structure", "agreement", "predictive")
+OPTIONAL_TABLES = ("training_ratings", "vignette_key")    # loaded when the input folder has them
+OPTIONAL_METRICS = ("training",)
 ROOT_MARKERS = ("dvc.yaml", "params.yaml")
 LOCK_MESSAGE = "Unable to acquire lock"   # what dvc prints while another dvc process holds the repository
 LOCK_FILE = Path(".dvc") / "tmp" / "notebook-outputs.lock"
@@ -289,6 +291,16 @@ class Outputs:
         return self.tables["outcomes"]
 
     @property
+    def training(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The rater-training ratings and the vignette key, both indexed by vignette (None without them)."""
+        if not all(t in self.tables for t in OPTIONAL_TABLES):
+            return None
+        ratings = self.tables["training_ratings"].set_index("vignette_id")
+        key = self.tables["vignette_key"].set_index("vignette_id")
+        ratings.index.name = key.index.name = "vignette"
+        return ratings, key
+
+    @property
     def figures(self) -> Path:
         """The folder of the pipeline's figures (``reports/figures``)."""
         return self.root / "reports" / "figures"
@@ -307,6 +319,18 @@ def stale_metrics(metrics: Mapping[str, Mapping], params: Mapping) -> list[str]:
         if any(used.get(s) != params.get(s) for s in used):
             out.append(name)
     return out
+
+
+def _as_recorded(params: Mapping, root: Path) -> Mapping:
+    """``params.yaml``'s sections as a stage's provenance records them: checked by the configuration schema,
+    every field spelled out with its default (a section that fails the check is compared as written)."""
+    from validation.pipeline.config import SECTIONS, ConfigError, validate_params
+
+    try:
+        config = validate_params(dict(params), root)
+    except ConfigError:
+        return params
+    return {s: config.as_params(s) for s in SECTIONS}
 
 
 def _instruments(root: Path, params: Mapping) -> tuple[SPJInstrument, Questionnaire]:
@@ -352,11 +376,16 @@ def load_outputs(start: str | Path | None = None, *, refresh: bool = False, run:
     vera, sq = _instruments(root, params)
     folder = root / _clean_dir(params)
     tables = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
+    tables.update({t: pd.read_parquet(folder / f"{t}.parquet") for t in OPTIONAL_TABLES
+                   if (folder / f"{t}.parquet").is_file()})
     metrics = {}
-    for m in METRICS:
-        with open(root / "reports" / "metrics" / f"{m}.json", encoding="utf-8") as fh:
+    for m in (*METRICS, *OPTIONAL_METRICS):
+        path = root / "reports" / "metrics" / f"{m}.json"
+        if m in OPTIONAL_METRICS and not path.is_file():
+            continue
+        with open(path, encoding="utf-8") as fh:
             metrics[m] = json.load(fh)
-    stale = tuple(stale_metrics(metrics, params))
+    stale = tuple(stale_metrics(metrics, _as_recorded(params, root)))
     if stale:
         print(f"[notebook] warning: {', '.join(stale)} metrics were made with other parameters than params.yaml "
               "holds now; load_outputs(refresh=True) reruns the stages that changed", flush=True)

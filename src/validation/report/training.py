@@ -119,6 +119,7 @@ def training_section(m: Mapping, figs: Mapping[str, str], fig: Any, k: int) -> V
                              + ", ".join(f"{i} ({r['systematic']})" for i, r in flagged) + "."
                              if flagged else "No indicator's misses lean one way beyond chance (Holm-adjusted)."))),
             fig(figs, "training/indicators.svg", "Share of trainees matching the key, indicator by vignette")]
+    out += _facets_block(m.get("facets"), figs, fig)
     oc = m.get("operating_characteristics") or []
     if oc:
         vignettes = sorted({r["vignettes"] for r in oc})
@@ -135,6 +136,41 @@ def training_section(m: Mapping, figs: Mapping[str, str], fig: Any, k: int) -> V
                 fig(figs, "training/operating.svg", "Probability of certification against the true exact "
                     "agreement, one line per number of vignettes")]
     return V.section("training", *[b for b in out if b is not None])
+
+
+def _sd(r: Mapping) -> str:
+    if H.is_num(r.get("ci_lower")):
+        return f"{H.num(r['sd'])} [{H.num(r['ci_lower'])}, {H.num(r['ci_upper'])}]"
+    return f"{H.num(r.get('sd'))} (on its boundary: no interval)"
+
+
+def _facets_block(f: Mapping | None, figs: Mapping[str, str], fig: Any) -> list[Any]:
+    """Severity and indicator shift on one scale: the model's SDs, the indicators whose shift is off 0, the
+    trainees whose severity is."""
+    if not isinstance(f, Mapping):
+        return []
+    head = V.Heading(3, V.line("Severity and indicator shift on one scale"))
+    if "not_estimable" in f:
+        return [head, V.Para(V.line(f"The mixed model is {f['not_estimable']}."))]
+    sds = f.get("sds") or {}
+    inds = f.get("indicators") or {}
+    up = [i for i, r in inds.items() if H.is_num(r.get("ci_lower")) and r["ci_lower"] > 0]
+    down = [i for i, r in inds.items() if H.is_num(r.get("ci_upper")) and r["ci_upper"] < 0]
+    off = f.get("trainees_off_zero") or {}
+    return [head,
+            V.Para(V.line(
+                "A cumulative-link mixed model of every rating on each trainee's last occasion, the key's rating as a "
+                "fixed effect and trainee, vignette and indicator as crossed random effects (fitted as R's "
+                "ordinal::clmm fits it), puts each trainee's severity and each indicator's shift on one logit "
+                "scale: above 0, rated higher than the key predicts. Standard deviations: "
+                + "; ".join(f"{name} {_sd(r)}" for name, r in sds.items())
+                + ". Indicators over-rated by the course (interval above 0): " + (", ".join(up) or "none")
+                + "; under-rated: " + (", ".join(down) or "none")
+                + f". Trainees rating higher than the key beyond their interval: {off.get('above', H.DASH)}; "
+                f"lower: {off.get('below', H.DASH)}. Misses with no direction do not move these effects: the "
+                "share matching above shows them.")),
+            fig(figs, "training/facets.svg", "Each trainee's severity and each indicator's shift on one logit "
+                "scale, with their intervals (conditional variances of the mixed model)")]
 
 
 def feedback_sheet(trainee: str, mine: Mapping[str, Mapping], course: Mapping[str, Mapping], decision: Any,

@@ -81,6 +81,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "time_dependent_auc": "survival",
     "agreement_with_key": "rater_training",
     "indicator_misses": "rater_training",
+    "rater_facets": "rater_training",
+    "cumulative_link_mixed": "clmm",
     "training_change": "rater_training",
 }
 

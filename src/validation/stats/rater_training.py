@@ -37,7 +37,7 @@ from validation.stats._checks import check_level, check_random_state
 from validation.stats.results import NotEstimable
 
 __all__ = ["agreement_with_key", "AgreementWithKey", "indicator_misses", "IndicatorMisses", "training_change",
-           "TrainingChange", "DEFAULT_CODES"]
+           "TrainingChange", "rater_facets", "RaterFacets", "DEFAULT_CODES"]
 
 DEFAULT_CODES: dict[str, int] = {"low": 1, "moderate": 2, "high": 3, "absent": 0, "present": 1}
 # the measures of agreement_with_key (besides "exact, domain X" for each domain)
@@ -684,3 +684,92 @@ def training_change(ratings: pd.DataFrame, key: pd.DataFrame, indicators: Sequen
                         "order": [f"{sets[0]} then {sets[1]}" if s > 0 else f"{sets[1]} then {sets[0]}" for s in sign],
                         "before": before[0], "after": after[0], "change": after[0] - before[0]}).set_index("trainee_id")
     return TrainingChange(per, effects_table, note, n_missed, level, int(n_boot))
+
+
+@dataclasses.dataclass(frozen=True)
+class RaterFacets:
+    """Trainee severity, indicator and vignette shifts on one logit scale, from
+    :func:`~validation.stats.clmm.cumulative_link_mixed`. ``trainees``, ``indicators``, ``vignettes``: per
+    level the conditional mode ``effect`` (above 0: rated higher than the key predicts), its conditional
+    ``sd``, the interval and ``n`` ratings; ``fit``: the whole model (thresholds, the key's coefficients,
+    the three standard deviations)."""
+
+    trainees: pd.DataFrame
+    indicators: pd.DataFrame
+    vignettes: pd.DataFrame
+    fit: Any
+
+
+def rater_facets(ratings: pd.DataFrame, key: pd.DataFrame, indicators: Sequence[str], *,
+                 cluster: str = "vignette", ci: float = 0.95, codes: Mapping[str, int] | None = None) -> RaterFacets:
+    """Rater severity and indicator shift on one scale: the cumulative-link mixed model
+    ``rating ~ key + (1 | trainee) + (1 | vignette) + (1 | indicator)`` of every rating of the indicators.
+
+    The key's rating enters as a factor (its categories against the lowest), so the random effects are what
+    remains once the key is known: a trainee's effect is their severity (above 0, rating higher than the key
+    across vignettes and indicators), an indicator's effect its shift (above 0, over-rated by the course as a
+    whole), a vignette's effect its own pull; all in logits of the cumulative odds, one scale, each with its
+    interval from the conditional variance (as a many-facet Rasch model puts rater severity and item
+    difficulty on one scale, Linacre 1989; here as crossed random effects, so a trainee with few ratings is
+    shrunk toward 0). Accuracy without a direction (random misses) does not move these effects: the share
+    matching (:func:`indicator_misses`) shows it.
+
+    Parameters
+    ----------
+    ratings, key, cluster, codes
+        As :func:`indicator_misses`: ``ratings`` long, with ``trainee_id``; ``key`` one row per vignette.
+    indicators : sequence of str
+        The indicators, on one rating scale (at least two categories used).
+    ci : float
+        Level of the intervals.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> ind = [f"i{j}" for j in range(8)]
+    >>> key = pd.DataFrame(rng.integers(1, 4, (4, 8)), columns=ind,
+    ...                    index=pd.Index([f"v{v}" for v in range(4)], name="vignette"))
+    >>> rows = []
+    >>> for t in range(12):
+    ...     shift = 1.0 if t == 0 else 0.0          # trainee t0 rates a notch high now and then
+    ...     for v in key.index:
+    ...         latent = 2.5 * (key.loc[v].to_numpy() - 2) + shift + rng.logistic(0, 0.7, 8)
+    ...         scores = np.digitize(latent, [-1.5, 1.5]) + 1
+    ...         rows.append({"trainee_id": f"t{t}", "vignette": v, **dict(zip(ind, scores))})
+    >>> res = rater_facets(pd.DataFrame(rows), key, ind)
+    >>> res.trainees["effect"].idxmax()
+    't0'
+    """
+    from validation.stats.clmm import cumulative_link_mixed
+
+    codes = dict(DEFAULT_CODES if codes is None else codes)
+    ratings, key = _indexed(ratings, cluster, "ratings"), _indexed(key, cluster, "key")
+    cols = list(indicators)
+    missing = [c for c in cols if c not in ratings.columns or c not in key.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing[:5]} missing from the ratings or the key")
+    if "trainee_id" not in ratings.columns:
+        raise ValueError("ratings: expected a trainee_id column")
+    x = _scores(ratings[cols], codes, "ratings")
+    y = _scores(key[cols], codes, "key")
+    long = x.set_axis(pd.MultiIndex.from_arrays([ratings["trainee_id"].astype(str), ratings.index.astype(str)],
+                                                names=["trainee", "vignette"])).stack(future_stack=True)
+    long = long.rename("rating").reset_index().rename(columns={"level_2": "indicator"})
+    long = long[long["rating"].notna()]
+    if (long["rating"] % 1).any():
+        raise ValueError("ratings: expected whole-number scores on one rating scale")
+    long["rating"] = long["rating"].astype(int)
+    key_long = y.set_axis(y.index.astype(str)).stack(future_stack=True)
+    long["key"] = key_long.reindex(pd.MultiIndex.from_arrays([long["vignette"], long["indicator"]])).to_numpy()
+    if long["key"].isna().any():
+        raise ValueError("ratings: some rated vignette or indicator has no key rating")
+    levels = sorted(int(v) for v in long["key"].unique())
+    dummies = []
+    for lev in levels[1:]:
+        name = f"key {lev}"
+        long[name] = (long["key"] == lev).astype(float)
+        dummies.append(name)
+    fit = cumulative_link_mixed(long, "rating", dummies, ["trainee", "vignette", "indicator"], ci=ci)
+    return RaterFacets(fit.effects["trainee"], fit.effects["indicator"].reindex(
+        [c for c in cols if c in fit.effects["indicator"].index]), fit.effects["vignette"], fit)

@@ -30,7 +30,9 @@ from validation.pipeline.sites import pooling_instead
 from validation.report.figures import save_svg
 from validation.report.figures import training as plots
 from validation.report.verdicts import CERTIFIED, NOT_YET, UNDECIDED, certify
-from validation.stats.rater_training import OVERALL, agreement_with_key, indicator_misses, training_change
+from validation.stats.rater_training import (OVERALL, agreement_with_key, indicator_misses, rater_facets,
+                                              training_change)
+from validation.stats.results import NotEstimable
 
 METRICS = "reports/metrics/training.json"
 FIG = "reports/figures/training"
@@ -147,6 +149,7 @@ def run(root: Path, config: Config) -> None:
     ind = list(vera.indicators)
     levels = sorted({int(s) for s in vera.rating.scores.values()})
     misses = indicator_misses(last[ind], key[ind], levels=levels, alpha=p.alpha, ci=p.ci, codes=_codes(vera))
+    facets = _facets(ratings[ratings["occasion"] == ratings["trainee_id"].map(last_of)], key, ind, vera, p, k)
     change = None
     if len(occasions) >= 2:
         change = training_change(ratings.reset_index(), key, ind, ci=p.ci, n_boot=p.n_boot,
@@ -179,6 +182,7 @@ def run(root: Path, config: Config) -> None:
             "by_arm": {arm: {"before": float(g["before"].mean()), "after": float(g["after"].mean()),
                              "n": int(len(g)) if len(g) >= k else f"<{k}"}
                        for arm, g in change.trainees.groupby("arm")}},
+        "facets": facets,
         "operating_characteristics": oc,
     }
     with atomic_outputs(root) as out:
@@ -187,6 +191,40 @@ def run(root: Path, config: Config) -> None:
         for name, fig in plots.training_figures(metrics, p):
             save_svg(fig, fig_dir / name)
     print(f"[training] wrote {METRICS} and {FIG}/", flush=True)
+
+
+def _facets(last: pd.DataFrame, key: pd.DataFrame, ind: list[str], vera, p: TrainingConfig,
+            k: int) -> dict[str, Any]:
+    """Trainee severity and indicator shift on one logit scale (the cumulative-link mixed model of each
+    trainee's ratings on the last occasion they attended, as certification judges them): the SDs and
+    coefficients, every indicator's shift, and the trainees' severities sorted, without pseudonyms (only counts
+    and the distribution are published)."""
+    print("[training] severity and indicator shift: cumulative-link mixed model", flush=True)
+    try:
+        res = rater_facets(last[ind + ["trainee_id"]], key[ind], ind, ci=p.ci, codes=_codes(vera))
+    except NotEstimable as exc:
+        return {"not_estimable": str(exc)}
+
+    def rows(frame: pd.DataFrame) -> list[dict]:
+        return [{"estimate": float(r["effect"]), "ci_lower": float(r["ci_lower"]), "ci_upper": float(r["ci_upper"])}
+                for _, r in frame.iterrows()]
+
+    trainees = res.trainees.sort_values("effect")
+    fit = res.fit
+    return {
+        "method": "rating ~ key + (1 | trainee) + (1 | vignette) + (1 | indicator), cumulative logit, Laplace "
+                  "approximation (as ordinal::clmm); effects are conditional modes with conditional-variance "
+                  "intervals, above 0 rating higher than the key predicts",
+        "n_ratings": fit.n, "log_likelihood": fit.log_likelihood,
+        "sds": {f: {c: (None if pd.isna(v) else float(v)) for c, v in r.items() if c != "n_levels"}
+                for f, r in fit.sds.iterrows()},
+        "coefficients": {t: {c: float(v) for c, v in r.items()} for t, r in fit.coefficients.iterrows()},
+        "indicators": {i: {"estimate": float(r["effect"]), "ci_lower": float(r["ci_lower"]),
+                           "ci_upper": float(r["ci_upper"])} for i, r in res.indicators.iterrows()},
+        "trainees": rows(trainees),
+        "trainees_off_zero": {side: (n if not 0 < n < k else f"<{k}") for side, n in (
+            ("above", int((trainees["ci_lower"] > 0).sum())), ("below", int((trainees["ci_upper"] < 0).sum())))},
+    }
 
 
 def _course_from(table: pd.DataFrame, measures: list[str]) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 """The rater-training figures: each trainee's agreement with the key (a caterpillar plot), the indicators
-on each vignette (a heat map), before and after by arm, and the certification rule's operating
-characteristics."""
+on each vignette (a heat map), trainee severity and indicator shift on one scale, before and after by arm,
+and the certification rule's operating characteristics."""
 
 from __future__ import annotations
 
@@ -84,9 +84,33 @@ def operating(metrics: Mapping) -> plt.Figure:
     return fig
 
 
+def facets(metrics: Mapping) -> plt.Figure:
+    """Trainee severity (sorted) and each indicator's shift on one logit scale, with their intervals."""
+    f = metrics.get("facets") or {}
+    trainees = f.get("trainees") or []
+    inds = sorted((f.get("indicators") or {}).items(), key=lambda kv: kv[1]["estimate"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True, width_ratios=[1, 1.6])
+    for ax, rows in ((left, trainees), (right, [v for _, v in inds])):
+        est = np.array([r["estimate"] for r in rows])
+        lo = np.array([r["ci_lower"] for r in rows])
+        hi = np.array([r["ci_upper"] for r in rows])
+        ax.errorbar(np.arange(len(rows)), est, yerr=[est - lo, hi - est], fmt="o", ms=2.5, lw=0.7,
+                    color="#0969da")
+        ax.axhline(0, color="#57606a", lw=0.8, ls="--")
+    left.set_xticks([])
+    left.set_xlabel("trainees, by severity")
+    left.set_ylabel("logits (above 0: rated higher than the key)")
+    left.set_title("Trainee severity", loc="left")
+    right.set_xticks(range(len(inds)), [i for i, _ in inds], fontsize=5, rotation=90)
+    right.set_title("Indicator shift", loc="left")
+    return fig
+
+
 def training_figures(metrics: Mapping, p: Any) -> Iterator[tuple[str, plt.Figure]]:
     yield "caterpillar.svg", caterpillar(metrics, p)
     yield "indicators.svg", heatmap(metrics)
+    if (metrics.get("facets") or {}).get("trainees"):
+        yield "facets.svg", facets(metrics)
     if metrics.get("change"):
         yield "before_after.svg", before_after(metrics)
     yield "operating.svg", operating(metrics)

@@ -83,25 +83,8 @@ from validation.stats.cfa._syntax import (
 )
 from validation.stats.cfa._syntax import _names as _model_names
 from validation.stats.cfa.small_sample import SmallSampleFit, small_sample_fit
+from validation.stats._blas import single_thread as _single_thread
 from validation.stats.results import NotEstimable
-
-try:  # the matrices here are small: threaded BLAS only adds synchronisation cost
-    from threadpoolctl import threadpool_limits as _threadpool_limits
-except ImportError:  # pragma: no cover
-    _threadpool_limits = None
-
-
-def _single_thread(fn):
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if _threadpool_limits is None:
-            return fn(*args, **kwargs)
-        with _threadpool_limits(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 __all__ = [
     "SmallSampleFit",
