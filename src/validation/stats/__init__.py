@@ -84,6 +84,11 @@ _SUBMODULE_OF: dict[str, str] = {
     "rater_facets": "rater_training",
     "cumulative_link_mixed": "clmm",
     "training_change": "rater_training",
+    "differential_prediction": "fairness",
+    "calibration_by_group": "fairness",
+    "error_rates_by_group": "fairness",
+    "discrimination_by_group": "fairness",
+    "score_differences": "fairness",
 }
 
 __all__ = sorted(_SUBMODULE_OF)
