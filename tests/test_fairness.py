@@ -184,3 +184,21 @@ def test_score_differences_are_cohens_d_with_the_hedges_olkin_interval():
             assert res.table.loc[site, key] == pytest.approx(value, abs=1e-12), (site, key)
     with pytest.raises(ValueError, match=r"flagged: found \['3'\]"):
         score_differences([1, 2, 3], [0, 1, 3], ["a", "a", "b"])
+
+
+def test_the_cox_version_matches_coxph_anova_strata_and_cox_zph():
+    from validation.stats.fairness import differential_prediction_cox
+
+    res = differential_prediction_cox(GROUPS["time"], GROUPS["event"], GROUPS["score"], GROUPS["site"], reference="A",
+                                      tiers=(1, 2, 3))
+    ref = VALUES["cox"]
+    for name, key in (("slope", "slope"), ("intercept", "intercept"), ("joint", "joint"),
+                      ("slope, stratified", "stratified")):
+        assert res.tests.loc[name, "statistic"] == pytest.approx(ref[key], abs=1e-6), name
+    for term, value in ref["coefficients"].items():
+        ours = term.replace("site", "group")
+        assert res.coefficients.loc[ours, "estimate"] == pytest.approx(value, abs=1e-7), term
+        assert res.coefficients.loc[ours, "se"] == pytest.approx(ref["se"][term], abs=1e-7), term
+    for site in ref["hr"]:
+        assert res.by_group.loc[site, "hr"] == pytest.approx(ref["hr"][site], rel=1e-8)
+        assert res.by_group.loc[site, "ph_p"] == pytest.approx(ref["ph_p"][site], rel=1e-6)

@@ -89,6 +89,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "error_rates_by_group": "fairness",
     "discrimination_by_group": "fairness",
     "score_differences": "fairness",
+    "differential_prediction_cox": "fairness",
+    "cox_stratified": "survival",
 }
 
 __all__ = sorted(_SUBMODULE_OF)

@@ -63,7 +63,8 @@ from validation.stats.results import NotEstimable
 
 __all__ = ["differential_prediction", "DifferentialPrediction", "calibration_by_group", "CalibrationByGroup",
            "error_rates_by_group", "ErrorRatesByGroup", "discrimination_by_group", "DiscriminationByGroup",
-           "score_differences", "ScoreDifferences", "TIERS", "tier_of"]
+           "score_differences", "ScoreDifferences", "differential_prediction_cox", "DifferentialPredictionCox",
+           "TIERS", "tier_of"]
 
 TIERS = (5, 50, 100)
 TIER_NAMES = ("counts only", "imprecise", "low power", "full")
@@ -573,6 +574,104 @@ def _magnitude(y, s, gr, used, fits, designs, firth, n_boot, level, rng) -> pd.D
                     "ci_lower": float(np.quantile(diff, alpha)), "ci_upper": float(np.quantile(diff, 1 - alpha)),
                     "n": int(ii.sum())})
     return pd.DataFrame(out).set_index("group")
+
+
+@dataclasses.dataclass(frozen=True)
+class DifferentialPredictionCox:
+    """Cleary's model on the time to event. ``tests``: likelihood-ratio tests of the Cox models ``slope``
+    (``score * group`` against ``score + group``), ``intercept`` (``score + group`` against ``score``),
+    ``joint``, and ``slope, stratified`` (group-specific slopes against a common slope, each group with its
+    own baseline hazard: ``score + strata(group)``). ``coefficients``: the interaction model's log hazard
+    ratios with Wald intervals. ``by_group``: each group's own Cox model, the hazard ratio per unit of score
+    with its interval, and the proportional-hazards test (Grambsch & Therneau, as ``cox.zph``)."""
+
+    groups: pd.DataFrame
+    tests: pd.DataFrame
+    coefficients: pd.DataFrame
+    by_group: pd.DataFrame
+    reference: Any
+    level: float
+    notes: tuple[str, ...]
+
+
+def differential_prediction_cox(time: Sequence[Any], event: Sequence[Any], score: Sequence[Any],
+                                group: Sequence[Any], reference: Any = None, ci: float = 0.95, *,
+                                tiers: Sequence[int] = TIERS) -> DifferentialPredictionCox:
+    """Does the score predict the time to the outcome the same way in every group? Cox models with group,
+    interaction and strata.
+
+    Parameters
+    ----------
+    time, event : sequences
+        Follow-up time and event indicator (1 = the outcome occurred).
+    score, group, reference, ci, tiers
+        As :func:`differential_prediction` (tiers graded on events and non-events; groups below the first
+        are left out).
+
+    Notes
+    -----
+    In R (Efron ties): ``m0 <- coxph(Surv(t, e) ~ score)``, ``m1 <- coxph(Surv(t, e) ~ score + group)``,
+    ``m2 <- coxph(Surv(t, e) ~ score * group)``, ``anova(m1, m2)`` and so on; ``coxph(Surv(t, e) ~ score +
+    strata(group))`` against the sum of the groups' own log-likelihoods; per group ``coxph(Surv(t, e) ~
+    score)`` and ``cox.zph`` of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(5)
+    >>> g = np.repeat(["A", "B"], 300)
+    >>> s = rng.normal(size=600)
+    >>> t = rng.exponential(1 / np.exp(np.where(g == "B", 0.2, 0.8) * s))
+    >>> res = differential_prediction_cox(np.minimum(t, 2), (t < 2).astype(int), s, g)
+    >>> bool(res.tests.loc["slope", "p"] < 0.05)
+    True
+    """
+    from validation.stats.survival import cox, cox_stratified
+
+    level = check_level(ci)
+    d, levels, reference = _frame({"event": event, "time": time, "score": score, "group": group}, reference,
+                                  binary="event")
+    for col in ("time", "score"):
+        d[col] = pd.to_numeric(d[col], errors="coerce")
+        if d[col].isna().any():
+            raise ValueError(f"{col}: expected numbers")
+    groups = _counts(d, levels, tiers)
+    notes = []
+    dropped = [g for g in levels if groups.loc[g, "tier"] == TIER_NAMES[0]]
+    if dropped:
+        notes.append("left out of the models, too few events or non-events: "
+                     + ", ".join(f"{g} (events = {groups.loc[g, 'events']})" for g in dropped))
+    used = [g for g in levels if g not in dropped]
+    if reference in dropped or len(used) < 2:
+        raise NotEstimable("not estimable: fewer than two groups with enough events and non-events, or the "
+                           "reference among those without")
+    d = d[d["group"].isin(used)]
+    t, e, s, gr = d["time"].to_numpy(float), d["outcome"].to_numpy(int), d["score"].to_numpy(float), \
+        d["group"].to_numpy()
+    fits, names = {}, {}
+    for model in ("common", "intercept", "interaction"):
+        x, nm = _design(s, gr, used, model)
+        names[model] = nm[1:]                    # no intercept in a Cox model
+        fits[model] = cox(t, e, pd.DataFrame(x[:, 1:], columns=nm[1:]), ci=level)
+    k = len(used) - 1
+    own = {g: cox(t[gr == g], e[gr == g], pd.DataFrame({"score": s[gr == g]}), ci=level) for g in used}
+    strat = cox_stratified(t, e, pd.DataFrame({"score": s}), gr)
+    rows = []
+    for name, big, small, df in (("slope", "interaction", "intercept", k), ("intercept", "intercept", "common", k),
+                                 ("joint", "interaction", "common", 2 * k)):
+        stat = max(0.0, 2 * (fits[big].loglik - fits[small].loglik))
+        rows.append({"test": name, "statistic": stat, "df": df, "p": float(chi2.sf(stat, df))})
+    stat = max(0.0, 2 * (sum(f.loglik for f in own.values()) - strat.loglik))
+    rows.append({"test": "slope, stratified", "statistic": stat, "df": k, "p": float(chi2.sf(stat, k))})
+    tests = pd.DataFrame(rows).set_index("test")
+    z = float(norm.ppf(0.5 + level / 2))
+    coefficients = pd.DataFrame([{"term": term.name, "estimate": term.coef, "se": term.se,
+                                  "ci_lower": term.coef - z * term.se, "ci_upper": term.coef + z * term.se}
+                                 for term in fits["interaction"].terms]).set_index("term")
+    by_group = pd.DataFrame([{"group": g, "hr": f.terms[0].hr, "hr_lower": f.terms[0].hr_ci.lower,
+                              "hr_upper": f.terms[0].hr_ci.upper, "ph_chisq": float(f.ph_test.chisq[0]),
+                              "ph_p": float(f.ph_test.p[0])} for g, f in own.items()]).set_index("group")
+    return DifferentialPredictionCox(groups, tests, coefficients, by_group, reference, level, tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -144,7 +144,20 @@ cohen <- lapply(c(B = "B", C = "C", D = "D"), function(g) {
   list(d = dd, d_lower = dd - qnorm(0.975) * se, d_upper = dd + qnorm(0.975) * se)
 })
 
-write_json(list(discrimination = discrimination, cohen = cohen, cleary = cleary(d), cleary_without_d = cleary(droplevels(d[d$site != "D", ])),
+# the Cox version: score * site, score + site, score; stratified; each site's own model and cox.zph
+cox_lrt <- function(small, big) 2 * (big$loglik[2] - small$loglik[2])
+c0 <- coxph(Surv(time, event) ~ score, d, ties = "efron")
+c1 <- coxph(Surv(time, event) ~ score + site, d, ties = "efron")
+c2 <- coxph(Surv(time, event) ~ score * site, d, ties = "efron")
+cs0 <- coxph(Surv(time, event) ~ score + strata(site), d, ties = "efron")
+own <- lapply(split(d, d$site), function(s) coxph(Surv(time, event) ~ score, s, ties = "efron"))
+cox_values <- list(slope = cox_lrt(c1, c2), intercept = cox_lrt(c0, c1), joint = cox_lrt(c0, c2),
+                   stratified = 2 * (sum(sapply(own, function(m) m$loglik[2])) - cs0$loglik[2]),
+                   coefficients = as.list(coef(c2)), se = as.list(sqrt(diag(vcov(c2)))),
+                   hr = lapply(own, function(m) exp(unname(coef(m)))),
+                   ph_p = lapply(own, function(m) unname(cox.zph(m, transform = "km")$table["score", "p"])))
+
+write_json(list(cox = cox_values, discrimination = discrimination, cohen = cohen, cleary = cleary(d), cleary_without_d = cleary(droplevels(d[d$site != "D", ])),
                 calibration = calibration, rates = rates, differences = differences, firth = firth_values,
                 R = R.version.string, MASS = as.character(packageVersion("MASS")),
                 metafor = as.character(packageVersion("metafor")), pROC = as.character(packageVersion("pROC")),
