@@ -420,10 +420,67 @@ def training_cases() -> list[Case]:
                  figures=facets_figures)]
 
 
+def fairness_cases() -> list[Case]:
+    """The fairness analyses of the synthetic battery at 6,000 cases (four grouping variables, 2,000 bootstrap
+    replicates), beside R doing the same fits (glm with profile confint for the three Cleary models, the
+    calibration models, pROC per group and the unpaired tests) for one variable, site."""
+    import tempfile
+    from pathlib import Path
+
+    from validation.battery.contract import load_tables
+    from validation.battery.synthetic import SyntheticConfig, generate
+    from validation.pipeline.config import load_config
+    from validation.pipeline.stages.fairness import _pooled_risk, analysis_frame, variable_block
+
+    vera, sq = _instruments()
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root)
+
+    def setup():
+        b = generate(SyntheticConfig(n_cases=6000, n_trainees=0, missed_occasion=0, truth_draws=20_000), vera, sq)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, frame in b.tables().items():
+                frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
+            t = load_tables(tmp, vera, sq)
+        tables = {"cases": t.cases, "vera_ratings": t.vera_ratings, "sq_responses": t.sq_responses,
+                  "outcomes": t.outcomes}
+        d, info = analysis_frame(tables, vera, sq, config)
+        h = d[d["in_horizon"]]
+        d["risk"] = np.nan
+        d.loc[h.index, "risk"] = _pooled_risk(h, config.fairness.score)[0]
+        return d, info
+
+    def project(data):
+        d, info = data
+        p = config.fairness
+        return {var: variable_block(d, var, p, info["flags"], 5, i) for i, var in enumerate(p.groups)}
+
+    def frame(data):
+        d, _ = data
+        h = d[d["in_horizon"] & d["site"].notna()]
+        return pd.DataFrame({"y": h["y"].to_numpy(), "score": h["risk_total"].to_numpy(),
+                             "site": h["site"].astype(str).to_numpy(), "p": h["risk"].to_numpy()})
+
+    r_code = ('{ d$site <- factor(d$site); m0 <- glm(y ~ score, binomial, d); '
+              'm1 <- glm(y ~ score + site, binomial, d); m2 <- glm(y ~ score * site, binomial, d); '
+              'a <- anova(m0, m1, m2, test = "LRT"); '
+              'ci <- suppressMessages(list(MASS:::confint.glm(m1), MASS:::confint.glm(m2))); '
+              'cal <- lapply(split(d, d$site), function(s) { lp <- qlogis(s$p); '
+              'list(suppressMessages(MASS:::confint.glm(glm(y ~ offset(lp), binomial, s))), '
+              'suppressMessages(MASS:::confint.glm(glm(y ~ lp, binomial, s)))) }); '
+              'r <- lapply(split(d, d$site), function(s) pROC::roc(s$y, s$score, levels = c(0, 1), direction = "<", '
+              'quiet = TRUE)); lapply(r, pROC::ci.auc, method = "delong"); '
+              'lapply(r[-1], function(x) pROC::roc.test(x, r[[1]], method = "delong", paired = FALSE)) }')
+    return [Case("fairness: 6,000 cases, 4 grouping variables, 2,000 bootstrap replicates", setup, project,
+                 [Peer("R: the same fits for site alone (no bootstrap, no Cox)", r_code=r_code, repeat=2,
+                       work=False)],
+                 to_frame=frame, repeat=2, target="the fairness stage under 30 s at 6,000 cases")]
+
+
 def all_cases() -> list[Case]:
     out: list[Case] = []
     for make in (synthesize_cases, reliability_cases, factor_cases, cfa_cases, ordinal_cfa_cases, planning_cases, agreement_cases, agreement_more_cases,
-                 predictive_cases, training_cases):
+                 predictive_cases, training_cases, fairness_cases):
         try:
             out.extend(make())
         except ImportError as exc:  # a peer missing on this machine

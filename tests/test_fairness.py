@@ -36,6 +36,13 @@ def _check_cleary(res, ref):
         assert row["ci_upper"] == pytest.approx(ref["ci_upper"][r_term], abs=1e-9), term
     for g, value in ref["magnitude"].items():
         assert res.magnitude.loc[g, "estimate"] == pytest.approx(value, abs=1e-9), g
+    common = ref["common_slope"]
+    for term, value in common["coefficients"].items():
+        row = res.common_slope.loc[term.replace("site", "group")]
+        assert row["estimate"] == pytest.approx(value, abs=1e-9), term
+        assert row["se"] == pytest.approx(common["se"][term], abs=1e-9), term
+        assert (row["ci_lower"], row["ci_upper"]) == pytest.approx((common["ci_lower"][term],
+                                                                    common["ci_upper"][term]), abs=1e-9), term
 
 
 def test_cleary_tests_coefficients_and_profile_intervals_match_r():

@@ -77,7 +77,8 @@ def test_invariance_finds_the_planted_intercept_violation():
 
     vera = load_instrument(INSTRUMENTS / "vera2r.yaml")
     sq = load_instrument(INSTRUMENTS / "sq.yaml")
-    b = generate(SyntheticConfig(n_cases=2400, seed=5, sq_missing_rate=0.0, n_sites=2), vera, sq)
+    b = generate(SyntheticConfig(n_cases=2400, seed=5, sq_missing_rate=0.0, n_sites=2,
+                                 outcome_slope_site="S2"), vera, sq)
     planted = b.truth["sq"]["intercept_violation"]
     sq1 = b.sq_responses[b.sq_responses["occasion"] == "1"].merge(b.cases[["case_id", "site"]], on="case_id")
     items = sq_keyed(sq1[sq.items].replace("", np.nan).astype(float), sq).astype(float)

@@ -158,7 +158,7 @@ _TRUTH_CHUNK = 25_000
 
 # Sub-streams of the seed, one a part of the model (never renumber: tables would change).
 _STREAMS = {"params": 1, "cases": 2, "latent": 3, "design": 4, "vera": 5, "sq": 6, "outcomes": 7,
-            "truth_icc": 101, "truth_outcomes": 102, "training": 8}
+            "truth_icc": 101, "truth_outcomes": 102, "training": 8, "truth_groups": 103}
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
@@ -187,6 +187,7 @@ _KIND = {
     "followup_years": "frange", "base_rate_extremist": "rate", "base_rate_violent": "rate",
     "base_rate_any": "rate", "log_hr_extremist": "float", "log_hr_violent": "float",
     "log_hr_any": "float", "violent_share_of_extremist": "rate", "weibull_shape": "float",
+    "outcome_female_log_hr": "float", "outcome_slope_site": "str", "outcome_slope_factor": "float",
     "truth_draws": "int",
     "n_trainees": "int", "control_share": "rate", "vignettes_per_set": "int", "trainee_accuracy": "frange",
     "trainee_severity_sd": "float", "trainee_centrality": "frange", "n_hard_indicators": "int",
@@ -238,6 +239,10 @@ class SyntheticConfig:
         offending processes.
     violent_share_of_extremist, weibull_shape
         Share of extremist offences that are violent; Weibull shape of every hazard.
+    outcome_female_log_hr, outcome_slope_site, outcome_slope_factor
+        Planted differential prediction: women's log hazard ratio at the same latent risk (below 0: a score
+        over-predicts their risk), and the site whose hazards depend on ``R`` by ``outcome_slope_factor``
+        times the log hazard ratios (a weaker slope there). 0 and 1 plant nothing.
     truth_draws
         Monte Carlo draws behind the ICC and outcome truths.
     n_trainees, control_share, vignettes_per_set, missed_occasion
@@ -301,6 +306,10 @@ class SyntheticConfig:
     log_hr_any: float = 0.5
     violent_share_of_extremist: float = 0.4
     weibull_shape: float = 0.8
+    # predictive fairness: planted differences (0 and 1 plant nothing)
+    outcome_female_log_hr: float = -0.6
+    outcome_slope_site: str = "S3"
+    outcome_slope_factor: float = 0.3
     # truth
     truth_draws: int = 200_000
     # rater training
@@ -368,6 +377,13 @@ class SyntheticConfig:
             need(0 <= a <= b < 1, f"{name}: expected 0 <= low <= high < 1, found {[a, b]}")
         need(self.sq_dif_site in self.site_codes,
              f"sq_dif_site: expected one of the sites {list(self.site_codes)}, found {self.sq_dif_site!r}")
+        need(self.outcome_slope_site in self.site_codes,
+             f"outcome_slope_site: expected one of the sites {list(self.site_codes)}, found "
+             f"{self.outcome_slope_site!r}")
+        need(abs(self.outcome_female_log_hr) <= 5,
+             f"outcome_female_log_hr: expected a log hazard ratio in [-5, 5], found {self.outcome_female_log_hr}")
+        need(0 <= self.outcome_slope_factor <= 5,
+             f"outcome_slope_factor: expected a number in [0, 5], found {self.outcome_slope_factor}")
         a, b = self.followup_years
         need(0 < a <= b <= 100, f"followup_years: expected 0 < low <= high <= 100, found {[a, b]}")
         need(0 < self.base_rate_extremist < self.base_rate_violent < self.base_rate_any < 1,
@@ -952,30 +968,48 @@ def _followup_days(cfg: SyntheticConfig) -> tuple[int, int]:
     return _half_up(cfg.followup_years[0] * _DAYS_PER_YEAR), _half_up(cfg.followup_years[1] * _DAYS_PER_YEAR)
 
 
-def _event_probability(rho_beta: list[tuple[float, float]], shape: float, lo: int, hi: int) -> float:
+def _mixture(cfg: SyntheticConfig) -> list[tuple[float, float, float]]:
+    """The population's planted components: (share, log hazard offset, slope multiplier) for women and the
+    others in the slope site and the other sites (one component when nothing is planted)."""
+    w = 1.0 / (1.0 + np.arange(cfg.n_sites, dtype=float) / 4.0)
+    site_share = float(w[cfg.site_codes.index(cfg.outcome_slope_site)] / w.sum())
+    female = _SEX_P[_SEX.index("F") - 1]
+    parts = [(fs * ss, off, m) for fs, off in ((female, cfg.outcome_female_log_hr), (1 - female, 0.0))
+             for ss, m in ((site_share, cfg.outcome_slope_factor), (1 - site_share, 1.0))]
+    if cfg.outcome_female_log_hr == 0 and cfg.outcome_slope_factor == 1:
+        return [(1.0, 0.0, 1.0)]
+    return parts
+
+
+def _event_probability(rho_beta: list[tuple[float, float]], shape: float, lo: int, hi: int,
+                       mixture: list[tuple[float, float, float]] = ((1.0, 0.0, 1.0),)) -> float:
     """P(first event of the given processes within follow-up), by Gauss-Hermite (R) x Gauss-Legendre
-    (follow-up) quadrature."""
+    (follow-up) quadrature, averaged over the population's planted components."""
     x, wx = hermegauss(80)
     wx = wx / math.sqrt(2 * math.pi)
     t, wt = leggauss(40)
     c = (lo + hi + 1) / 2 + (hi + 1 - lo) / 2 * t        # follow-up ~ U(lo, hi + 1) days
     wt = wt / 2
     base = (c / _DAYS_PER_YEAR) ** shape
-    H = sum(r * np.exp(b * x) for r, b in rho_beta)[:, None] * base[None, :]
-    return float(wx @ (-np.expm1(-H)) @ wt)
+    total = 0.0
+    for share, offset, slope in mixture:
+        H = sum(r * np.exp(b * slope * x + offset) for r, b in rho_beta)[:, None] * base[None, :]
+        total += share * float(wx @ (-np.expm1(-H)) @ wt)
+    return total
 
 
 def _calibrate(cfg: SyntheticConfig) -> _Hazards:
     lo, hi = _followup_days(cfg)
     k = cfg.weibull_shape
     be, bv, ba = cfg.log_hr_extremist, cfg.log_hr_violent, cfg.log_hr_any
+    mix = _mixture(cfg)
 
     def solve(fixed: list[tuple[float, float]], beta: float, target: float, what: str) -> float:
-        floor = _event_probability(fixed, k, lo, hi) if fixed else 0.0
+        floor = _event_probability(fixed, k, lo, hi, mix) if fixed else 0.0
         if floor >= target:
             raise ValueError(f"{what}={target} is not reachable: the events it includes already occur in "
                              f"{floor:.4f} of the cases")
-        f = lambda lr: _event_probability(fixed + [(math.exp(lr), beta)], k, lo, hi) - target  # noqa: E731
+        f = lambda lr: _event_probability(fixed + [(math.exp(lr), beta)], k, lo, hi, mix) - target  # noqa: E731
         return math.exp(optimize.brentq(f, -40.0, 15.0, xtol=1e-12, rtol=1e-12))
 
     rho_ext = solve([], be, cfg.base_rate_extremist, "base_rate_extremist")
@@ -986,23 +1020,37 @@ def _calibrate(cfg: SyntheticConfig) -> _Hazards:
     return _Hazards(np.array([rho_ve, rho_ne, rho_vn, rho_o]), np.array([be, be, bv, ba]), lo, hi)
 
 
-def _event_times(rng: np.random.Generator, R: np.ndarray, hz: _Hazards,
-                 shape: float) -> tuple[np.ndarray, np.ndarray]:
-    """Follow-up (whole days) and the times (days) of the three outcomes, shape (n, 3)."""
+def _event_times(rng: np.random.Generator, R: np.ndarray, hz: _Hazards, shape: float,
+                 offset: np.ndarray | None = None, slope: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Follow-up (whole days) and the times (days) of the three outcomes, shape (n, 3). ``offset``: a log
+    hazard ratio per case on every process; ``slope``: a multiplier per case of the processes' log hazard
+    ratios (the planted differential prediction; absent, none)."""
     n = R.size
     follow = rng.integers(hz.lo_days, hz.hi_days + 1, n)
     E = rng.standard_exponential((n, 4))
-    T = _DAYS_PER_YEAR * (E / (hz.rho[None, :] * np.exp(R[:, None] * hz.beta[None, :]))) ** (1.0 / shape)
+    lin = R[:, None] * hz.beta[None, :]
+    if slope is not None:
+        lin = lin * slope[:, None]
+    if offset is not None:
+        lin = lin + offset[:, None]
+    T = _DAYS_PER_YEAR * (E / (hz.rho[None, :] * np.exp(lin))) ** (1.0 / shape)
     times = np.stack([np.minimum(T[:, 0], T[:, 1]),                 # extremist
                       np.minimum(T[:, 0], T[:, 2]),                 # violent
                       T.min(axis=1)], axis=1)                       # any
     return follow, times
 
 
-def _outcomes_table(cfg: SyntheticConfig, hz: _Hazards, R: np.ndarray,
-                    case_ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _planted(cfg: SyntheticConfig, sex: np.ndarray, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The planted log hazard offset (women) and slope multiplier (one site) of each case."""
+    offset = np.where(sex == _SEX.index("F"), cfg.outcome_female_log_hr, 0.0)
+    slope = np.where(site == cfg.site_codes.index(cfg.outcome_slope_site), cfg.outcome_slope_factor, 1.0)
+    return offset, slope
+
+
+def _outcomes_table(cfg: SyntheticConfig, hz: _Hazards, R: np.ndarray, case_ids: np.ndarray,
+                    cases: "_Cases") -> tuple[pd.DataFrame, np.ndarray]:
     rng = _rng(cfg.seed, "outcomes")
-    follow, times = _event_times(rng, R, hz, cfg.weibull_shape)
+    follow, times = _event_times(rng, R, hz, cfg.weibull_shape, *_planted(cfg, cases.sex, cases.site))
     event = times <= follow[:, None]
     days = np.where(event, np.clip(np.ceil(times), 1, follow[:, None]), follow[:, None]).astype(np.int64)
     n = R.size
@@ -1246,10 +1294,46 @@ def _auc(x: np.ndarray, y: np.ndarray) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def _fairness_truth(cfg: SyntheticConfig, cases: "_Cases", event: np.ndarray) -> dict[str, Any]:
+    """The planted differential prediction and the groups that should show it."""
+    slope_site = cfg.outcome_slope_site
+    language = cfg.site_languages[cfg.site_codes.index(slope_site)]
+    expected = []
+    if cfg.outcome_female_log_hr != 0:
+        expected.append({"variable": "sex", "group": "F", "kind": "intercept",
+                         "direction": "over-predicted" if cfg.outcome_female_log_hr < 0 else "under-predicted"})
+    if cfg.outcome_slope_factor != 1:
+        expected.append({"variable": "site", "group": slope_site, "kind": "slope",
+                         "direction": "weaker" if cfg.outcome_slope_factor < 1 else "stronger"})
+        shared = [s for s, lang in zip(cfg.site_codes, cfg.site_languages) if lang == language and s != slope_site]
+        if not shared:
+            expected.append({"variable": "language", "group": language, "kind": "slope",
+                             "direction": "weaker" if cfg.outcome_slope_factor < 1 else "stronger",
+                             "note": f"inherited: {language} is the main language of {slope_site} alone, so most "
+                                     "of its cases are that site's"})
+    any_ = event[:, OUTCOMES.index("any")]
+    return {
+        "female_log_hr": cfg.outcome_female_log_hr, "slope_site": slope_site,
+        "slope_factor": cfg.outcome_slope_factor,
+        "model": ("every process's hazard times exp(female_log_hr) for women, and its log hazard ratio on R times "
+                  "slope_factor in slope_site"),
+        "expected": expected,
+        "realised_rate_any": {
+            "sex": {code: float(any_[cases.sex == i].mean()) for i, code in enumerate(_SEX) if code and
+                    (cases.sex == i).any()},
+            "site": {code: float(any_[cases.site == i].mean()) for i, code in enumerate(cfg.site_codes)}},
+    }
+
+
 def _outcome_truth(cfg: SyntheticConfig, hz: _Hazards) -> dict[str, Any]:
     rng = _rng(cfg.seed, "truth_outcomes")
     R = rng.standard_normal(cfg.truth_draws)
-    follow, times = _event_times(rng, R, hz, cfg.weibull_shape)
+    # the simulated population's sex and site (their own sub-stream, so R and the event times stay the same)
+    groups = _rng(cfg.seed, "truth_groups")
+    w = _site_counts(cfg.truth_draws, cfg.n_sites)
+    site = groups.permutation(np.repeat(np.arange(cfg.n_sites), w))
+    sex = 1 + groups.choice(len(_SEX_P), cfg.truth_draws, p=_SEX_P)
+    follow, times = _event_times(rng, R, hz, cfg.weibull_shape, *_planted(cfg, sex, site))
     out = {}
     for k, name in enumerate(OUTCOMES):
         ev = times[:, k] <= follow
@@ -1344,7 +1428,7 @@ def generate(config: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire) ->
     })
     vera_df = _vera_table(config, vera, p, lat, des, cases.ids)
     sq_df, sq_rows = _sq_table(config, sq, p, lat, cases, des)
-    out_df, event = _outcomes_table(config, hz, lat.R, cases.ids)
+    out_df, event = _outcomes_table(config, hz, lat.R, cases.ids, cases)
 
     truth = _truth(config, vera, sq, p, cases, des, sq_rows, hz, event)
     latent = pd.DataFrame({"case_id": cases_df["case_id"].to_numpy(), "R": np.asarray(lat.R, dtype=float)})
@@ -1443,11 +1527,15 @@ def _truth(cfg: SyntheticConfig, vera: SPJInstrument, sq: Questionnaire, p: _Par
                 for c, code in enumerate(("VE", "NE", "VN", "O"))
             },
             "composition": {"extremist": ["VE", "NE"], "violent": ["VE", "VN"], "any": ["VE", "NE", "VN", "O"]},
-            "hazard": "Weibull proportional hazards, cumulative hazard rho * (t / 365.25)^shape * exp(log_hr * R)",
+            "hazard": ("Weibull proportional hazards, cumulative hazard rho * (t / 365.25)^shape * exp(log_hr * "
+                       "slope_multiplier * R + log_hr_offset) in each planted component of the population"),
             "weibull_shape": cfg.weibull_shape,
             "followup_days": [hz.lo_days, hz.hi_days],
+            "mixture": [{"share": sh, "log_hr_offset": off, "slope_multiplier": m} for sh, off, m in _mixture(cfg)],
             "method": (f"Monte Carlo, {cfg.truth_draws} simulated cases (sub-stream "
-                       f"{_STREAMS['truth_outcomes']} of the seed), same follow-up and censoring: AUC by the "
-                       "Mann-Whitney statistic, log_hr by the Cox partial likelihood (population limit)"),
+                       f"{_STREAMS['truth_outcomes']} of the seed; their sex and site from sub-stream "
+                       f"{_STREAMS['truth_groups']}), same follow-up, censoring and planted differences: AUC by "
+                       "the Mann-Whitney statistic, log_hr by the Cox partial likelihood (population limit)"),
         },
+        "fairness": _fairness_truth(cfg, cases, event),
     }

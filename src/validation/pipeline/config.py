@@ -254,6 +254,49 @@ class TrainingConfig(Section):
     oc_replicates: Annotated[StrictInt, Field(ge=10)] = 200
 
 
+GROUPING_VARIABLES = ("site", "language", "sex", "age_band")
+GroupingVariable = Literal["site", "language", "sex", "age_band"]
+
+
+class FairnessConfig(Section):
+    """Predictive fairness by group (stage ``fairness``): the grouping variables and the reference level of
+    each (default: the largest group), the outcome and the follow-up horizon (events within ``horizon_days``
+    among cases followed that long or with an event), the risk bands of the observed / expected table, the
+    event tiers (below the first: counts only; then estimates without tests; then tests flagged as
+    low-powered; then everything; Collins, Ogundimu & Altman 2016 ask for 100 events), the equivalence
+    margins (two one-sided tests: equal prediction is claimed only inside them), the bootstrap. The cut-offs
+    judged are the predictive section's (``risk_total_cutoffs``) and the summary judgement's highest code;
+    Holm's adjustment runs within each family (one grouping variable, one analysis)."""
+
+    ci: Level = 0.95
+    groups: Annotated[tuple[GroupingVariable, ...], Field(min_length=1)] = GROUPING_VARIABLES
+    reference: dict[GroupingVariable, StrictStr] = Field(default_factory=dict)
+    outcome: StrictStr = "any"
+    horizon_days: Annotated[StrictFloat, Field(gt=0)] = 1096.0
+    score: StrictStr = "risk_total"
+    bands: Annotated[tuple[Annotated[StrictFloat, Field(gt=0, lt=1)], ...], Field(min_length=1)] = (0.2, 0.4)
+    tiers: tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)],
+                 Annotated[StrictInt, Field(ge=1)]] = (5, 50, 100)
+    equivalence_auc: Annotated[StrictFloat, Field(gt=0, lt=0.5)] = 0.05
+    equivalence_citl: Annotated[StrictFloat, Field(gt=0)] = 0.2
+    n_boot: Annotated[StrictInt, Field(ge=2)] = 2000
+    seed: Seed = 11
+
+    @field_validator("tiers")
+    @classmethod
+    def _increasing(cls, v: tuple[int, int, int]) -> tuple[int, int, int]:
+        if not v[0] < v[1] < v[2]:
+            raise ValueError(f"three increasing event counts, got {list(v)}")
+        return v
+
+    @field_validator("bands")
+    @classmethod
+    def _sorted(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if list(v) != sorted(set(v)):
+            raise ValueError(f"increasing risks strictly between 0 and 1, got {list(v)}")
+        return v
+
+
 @dataclass(frozen=True)
 class Config:
     """Every section of ``params.yaml``, typed (``validate`` is ``config.section("validate")``)."""
@@ -269,6 +312,7 @@ class Config:
     sites: SitesConfig = SitesConfig()
     planning: PlanningConfig = PlanningConfig()
     training: TrainingConfig = TrainingConfig()
+    fairness: FairnessConfig = FairnessConfig()
 
     def section(self, name: str) -> Any:
         """A section by its name in ``params.yaml``."""
@@ -294,7 +338,7 @@ SECTIONS: dict[str, Any] = {"instruments": InstrumentsConfig, "synthesize": Synt
                             "validate": ValidateConfig, "reliability": ReliabilityConfig,
                             "structure": StructureConfig, "agreement": AgreementConfig,
                             "predictive": PredictiveConfig, "report": ReportConfig, "sites": SitesConfig,
-                            "planning": PlanningConfig, "training": TrainingConfig}
+                            "planning": PlanningConfig, "training": TrainingConfig, "fairness": FairnessConfig}
 
 
 class ConfigError(ValueError):

@@ -24,6 +24,7 @@ from validation.report.checklists import checklists, checklists_section
 from validation.report.limits import alarm, is_synthetic, limitations, limitations_section
 from validation.report.render import render_page
 from validation.report.rules import DEFAULTS, merge_params
+from validation.report.fairness import fairness_key_figures, fairness_section, fairness_summary
 from validation.report.training import training_key_figures, training_section, training_summary
 from validation.report.verdicts import judge
 from validation.report.sections import (FigureCounter, agreement_section, data_section, predictive_section,
@@ -37,7 +38,7 @@ __all__ = ["build_report", "summary", "key_figures", "limitations", "checklists"
 TOC = (("bottom-line", "Bottom line"), ("limitations", "Limitations"), ("summary", "Key figures"), ("data", "Data"),
        ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),
        ("agreement", "Inter-rater agreement"), ("predictive", "Predictive validity"),
-       ("training", "Rater training"), ("planning", "Planning the next study"), ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
+       ("training", "Rater training"), ("fairness", "Predictive fairness"), ("planning", "Planning the next study"), ("checklists", "Reporting checklists"), ("changes", "Changes since the baseline"), ("version", "Version"))
 
 
 def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_suppress: int | None = None,
@@ -84,13 +85,15 @@ def build_report(metrics: Mapping[str, Mapping], figs: Mapping[str, str], *, k_s
     if from_bundles(metrics):       # the per-row stages did not run: the pooled figures are the report's
         details = [pooled_instead_section(anchor, title) for anchor, title in DETAILS]
         details.append(training_section(metrics.get("training") or {}, figs, fig, k))
+        details.append(fairness_section(metrics.get("fairness") or {}, figs, fig, k))
     else:
         details = [data_section(metrics.get("data_quality") or {}, k),
                    reliability_section(metrics.get("reliability") or {}, figs, p["thresholds"], fig, k),
                    structure_section(metrics.get("structure") or {}, figs, p, fig, k),
                    agreement_section(metrics.get("agreement") or {}, figs, p, fig, k),
                    predictive_section(metrics.get("predictive") or {}, figs, p, fig, k),
-                   training_section(metrics.get("training") or {}, figs, fig, k)]
+                   training_section(metrics.get("training") or {}, figs, fig, k),
+                   fairness_section(metrics.get("fairness") or {}, figs, fig, k)]
     sections = [
         (bottom_line_section(uses, k, is_synthetic(metrics), judgement_vs_total(metrics.get("predictive") or {})),
          limitations_section(lims)),
@@ -129,12 +132,17 @@ def summary(metrics: Mapping[str, Mapping], *, params: Mapping | None = None) ->
     trained = training_summary(metrics.get("training") or {})
     if trained is not None:
         out["training"] = trained
+    fair = fairness_summary(metrics.get("fairness") or {})
+    if fair is not None:
+        out["fairness"] = fair
     return out
 
 
 def all_key_figures(metrics: Mapping[str, Mapping], p: Mapping) -> list:
-    """The key figures of the validation (or of the pooled site bundles) and of the rater training."""
-    return key_figures(metrics, p) + training_key_figures(metrics.get("training") or {})
+    """The key figures of the validation (or of the pooled site bundles), of the rater training and of the
+    predictive fairness."""
+    return (key_figures(metrics, p) + training_key_figures(metrics.get("training") or {})
+            + fairness_key_figures(metrics.get("fairness") or {}))
 
 
 DETAILS = (("data", "Data"), ("reliability", "Reliability"), ("structure", "Factor structure and invariance"),

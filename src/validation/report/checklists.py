@@ -19,7 +19,7 @@ PLACES = {"summary": "Key figures", "limitations": "Limitations", "data": "Data"
           "reliability": "Reliability", "structure": "Factor structure", "invariance": "Invariance",
           "agreement": "Agreement", "agreement-domains": "Agreement: domain totals",
           "agreement-indicators": "Agreement: indicators", "agreement-intra": "Agreement: intra-rater",
-          "predictive": "Predictive validity", "version": "Version"}
+          "predictive": "Predictive validity", "fairness": "Predictive fairness", "version": "Version"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +104,12 @@ def tripod(m: M) -> list[Item]:
         _authors("2", "Structured summary of objectives, design, setting, participants, outcome, results."),
         _authors("3a", "Context and reasons for validating this instrument."),
         _authors("3b", "Objectives, stated as validation."),
+        _item("3c", "TRIPOD+AI (2024): known health inequalities between groups, and how the model's performance "
+              "was examined across groups (fairness).",
+              _has(m.get("fairness")) and "variables" in (m.get("fairness") or {}), "fairness",
+              "discrimination, calibration, differential prediction and error rates by "
+              + ", ".join((m.get("fairness") or {}).get("variables") or {}) + "; the inequalities to expect need the "
+              "authors", "the fairness stage did not run"),
         _authors("4a", "Study design and data source (e.g. cohort, registry).",
                  "follow-up durations are in the data section", "data-outcomes"),
         _authors("4b", "Key dates: start and end of inclusion, end of follow-up.",

@@ -21,7 +21,8 @@ AREAS = (("reliability", "Reliability", "reliability"),
          ("invariance", "Measurement invariance", "invariance"),
          ("agreement", "Inter-rater agreement", "agreement"),
          ("predictive", "Predictive validity", "predictive"),
-         ("training", "Rater training", "training"))
+         ("training", "Rater training", "training"),
+         ("fairness", "Predictive fairness", "fairness"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -297,3 +297,27 @@ def _judge_rule(rule: Mapping, value: Any, lower: Any, upper: Any, n_vignettes: 
         return Verdict(INCONCLUSIVE, f"interval straddles \u00b1{c:g}", n, method if n is not None else "")
     return judge(value, lower, upper, minimum=rule.get("min"), maximum=rule.get("max"), sample_size=size,
                  sample_size_method=method)
+
+
+def equal_within(value: Any, lower: Any, upper: Any, margin: float, equivalent: bool | None) -> Verdict:
+    """A group's difference from equal prediction (a calibration-in-the-large, an AUC difference): ``does
+    not meet`` when its interval excludes 0 (a difference shown); ``meets`` only when two one-sided tests
+    place it within +-``margin`` (``equivalent``: the stage's TOST); ``inconclusive`` otherwise: a test that
+    did not reject shows no equality.
+
+    Examples
+    --------
+    >>> equal_within(-0.45, -0.70, -0.20, 0.2, False).outcome
+    'does not meet'
+    >>> equal_within(0.03, -0.08, 0.14, 0.2, True).reason
+    'equal within \u00b10.2 by two one-sided tests'
+    >>> equal_within(0.05, -0.30, 0.40, 0.2, False).outcome
+    'inconclusive'
+    """
+    if not (is_num(value) and is_num(lower) and is_num(upper)):
+        return Verdict(NE, "no estimate with an interval")
+    if lower > 0 or upper < 0:
+        return Verdict(FAILS, "interval excludes 0: a difference")
+    if equivalent:
+        return Verdict(MEETS, f"equal within \u00b1{margin:g} by two one-sided tests")
+    return Verdict(INCONCLUSIVE, f"no difference shown, nor equality within \u00b1{margin:g}")

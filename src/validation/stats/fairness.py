@@ -388,7 +388,9 @@ class DifferentialPrediction:
     "counts only" are left out of the models and said in ``notes``). ``tests``: the likelihood-ratio tests
     ``slope`` (interaction), ``intercept`` (group given a common slope) and ``joint`` (Potthoff), with
     statistic, df and p. ``coefficients``: the model with interaction (R's names: ``(Intercept)``, ``score``,
-    ``group<g>``, ``score:group<g>``), estimate, Wald se and profile-likelihood interval. ``magnitude``: per
+    ``group<g>``, ``score:group<g>``), estimate, Wald se and profile-likelihood interval; ``common_slope``: the
+    same for the model with a common slope (its ``group<g>`` terms are the intercept differences at the same
+    score, the terms the intercept test is about). ``magnitude``: per
     focal group the mean predicted probability of its cases under the group-specific model minus under the
     pooled model, with a percentile bootstrap interval (resampling cases within groups). ``firth``: whether
     separation made every fit Firth's."""
@@ -396,6 +398,7 @@ class DifferentialPrediction:
     groups: pd.DataFrame
     tests: pd.DataFrame
     coefficients: pd.DataFrame
+    common_slope: pd.DataFrame
     magnitude: pd.DataFrame
     reference: Any
     firth: bool
@@ -524,17 +527,19 @@ def differential_prediction(outcome: Sequence[Any], score: Sequence[Any], group:
         stat = max(0.0, 2 * (fits[big].loglik - fits[small].loglik))
         rows.append({"test": name, "statistic": stat, "df": df, "p": float(chi2.sf(stat, df))})
     tests = pd.DataFrame(rows).set_index("test")
-    x, names = designs["interaction"]
-    full = fits["interaction"]
-    coef_rows = []
-    for j, nm in enumerate(names):
-        lo, hi = _profile_interval(x, y, full, j, level, firth=firth)
-        coef_rows.append({"term": nm, "estimate": float(full.beta[j]), "se": float(np.sqrt(full.cov[j, j])),
-                          "ci_lower": lo, "ci_upper": hi})
-    coefficients = pd.DataFrame(coef_rows).set_index("term")
+    def table(model: str) -> pd.DataFrame:
+        x, names = designs[model]
+        fit = fits[model]
+        rows = []
+        for j, nm in enumerate(names):
+            lo, hi = _profile_interval(x, y, fit, j, level, firth=firth)
+            rows.append({"term": nm, "estimate": float(fit.beta[j]), "se": float(np.sqrt(fit.cov[j, j])),
+                         "ci_lower": lo, "ci_upper": hi})
+        return pd.DataFrame(rows).set_index("term")
+
     magnitude = _magnitude(y, s, gr, used, fits, designs, firth, n_boot, level, rng)
-    return DifferentialPrediction(groups, tests, coefficients, magnitude, reference, firth, level, n_boot,
-                                  tuple(notes))
+    return DifferentialPrediction(groups, tests, table("interaction"), table("intercept"), magnitude, reference,
+                                  firth, level, n_boot, tuple(notes))
 
 
 def _magnitude(y, s, gr, used, fits, designs, firth, n_boot, level, rng) -> pd.DataFrame:

@@ -52,7 +52,10 @@ cleary <- function(data) {
   m1 <- glm(outcome ~ score + site, binomial, data)
   m2 <- glm(outcome ~ score * site, binomial, data)
   ci <- suppressMessages(confint(m2))
+  ci1 <- suppressMessages(confint(m1))
   list(slope = lrt(m1, m2), intercept = lrt(m0, m1), joint = lrt(m0, m2),
+       common_slope = list(coefficients = as.list(coef(m1)), se = as.list(sqrt(diag(vcov(m1)))),
+                           ci_lower = as.list(ci1[, 1]), ci_upper = as.list(ci1[, 2])),
        coefficients = as.list(coef(m2)), se = as.list(sqrt(diag(vcov(m2)))),
        ci_lower = as.list(ci[, 1]), ci_upper = as.list(ci[, 2]),
        magnitude = as.list(sapply(levels(droplevels(data$site))[-1], function(l) {

@@ -28,7 +28,8 @@ from validation.pipeline.config import Config
 from validation.pipeline.outputs import atomic_outputs
 from validation.pipeline.provenance import code_identity, git
 
-METRICS = ("data_quality", "reliability", "structure", "agreement", "predictive", "training", "pooled", "plan")
+METRICS = ("data_quality", "reliability", "structure", "agreement", "predictive", "training", "fairness", "pooled",
+           "plan")
 METRICS_DIR = "reports/metrics"
 OUT = "reports/validation_report.html"
 SUMMARY = "reports/metrics/summary.json"

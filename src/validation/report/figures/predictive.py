@@ -108,7 +108,7 @@ def calibration_figure(bands: Sequence[str], rate: Sequence[float | None], lower
     ok = np.isfinite(r)
     ax.bar(x[ok], r[ok], width=0.6, color=[_BAND_COLOURS[i % len(_BAND_COLOURS)] for i in np.flatnonzero(ok)])
     both = ok & np.isfinite(lo) & np.isfinite(hi)
-    ax.errorbar(x[both], r[both], yerr=[r[both] - lo[both], hi[both] - r[both]], fmt="none", ecolor="black",
+    ax.errorbar(x[both], r[both], yerr=np.vstack([r[both] - lo[both], hi[both] - r[both]]), fmt="none", ecolor="black",
                 elinewidth=1.0, capsize=3)
     labels = [f"{b}\n{count_label(e, k)} / {count_label(c, k)}" for b, e, c in zip(bands, events, n)]
     ax.set_xticks(x, labels)

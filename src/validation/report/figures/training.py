@@ -31,7 +31,8 @@ def caterpillar(metrics: Mapping, p: Any) -> plt.Figure:
         est = np.array([rows[i]["estimate"] for i in sel])
         lo = np.array([rows[i]["ci_lower"] for i in sel])
         hi = np.array([rows[i]["ci_upper"] for i in sel])
-        ax.errorbar(x[sel], est, yerr=[est - lo, hi - est], fmt="o", ms=3, lw=0.8, color=colour, label=decision)
+        ax.errorbar(x[sel], est, yerr=np.vstack([est - lo, hi - est]), fmt="o", ms=3, lw=0.8, color=colour,
+                    label=decision)
     cut = _cutoff(p, "exact, indicators")
     if cut is not None:
         ax.axhline(cut, color="#57606a", lw=0.8, ls="--")
@@ -94,7 +95,7 @@ def facets(metrics: Mapping) -> plt.Figure:
         est = np.array([r["estimate"] for r in rows])
         lo = np.array([r["ci_lower"] for r in rows])
         hi = np.array([r["ci_upper"] for r in rows])
-        ax.errorbar(np.arange(len(rows)), est, yerr=[est - lo, hi - est], fmt="o", ms=2.5, lw=0.7,
+        ax.errorbar(np.arange(len(rows)), est, yerr=np.vstack([est - lo, hi - est]), fmt="o", ms=2.5, lw=0.7,
                     color="#0969da")
         ax.axhline(0, color="#57606a", lw=0.8, ls="--")
     left.set_xticks([])

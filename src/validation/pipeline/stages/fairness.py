@@ -1,0 +1,314 @@
+"""Stage ``fairness``: does the battery predict equally well for every group? (params.yaml: ``fairness``)
+
+For each grouping variable (site, SQ language, sex, age band; blank values left out and counted) and the
+configured outcome within the horizon: Cleary's differential prediction (logistic, and Cox on the whole
+follow-up), calibration of the pooled model's predicted risks in each group, discrimination per group, error
+rates at the operational cut-offs with the decomposition of the FPR gap, and score differences. Each group is
+graded by its events (``fairness.tiers``; the first tier is at least the disclosure threshold): counts only,
+estimates without tests, tests flagged as low-powered, everything. Holm's adjustment runs within each family
+(one variable, one analysis). Equal prediction is claimed only by two one-sided tests against the margins
+named in the params. Writes ``reports/metrics/fairness.json`` and ``reports/figures/fairness/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from validation.battery.disclosure import Undisclosable, protect_or_withhold, protect_table
+from validation.pipeline.common import load_instruments
+from validation.pipeline.config import Config, FairnessConfig
+from validation.pipeline.inputs import clean_inputs, read_clean
+from validation.pipeline.outputs import atomic_outputs
+from validation.pipeline.progress import progress
+from validation.pipeline.provenance import provenance
+from validation.pipeline.sites import pooling_instead
+from validation.pipeline.stages.predictive import RISK_TOTAL, SUMMARY, cutoff_specs, predictors
+from validation.report.figures import fairness as plots
+from validation.report.figures import save_svg
+from validation.stats.fairness import (TIER_NAMES, calibration_by_group, differential_prediction,
+                                       differential_prediction_cox, discrimination_by_group, error_rates_by_group,
+                                       score_differences)
+from validation.stats.predictive import holm
+from validation.stats.results import NotEstimable, to_dict
+
+METRICS = "reports/metrics/fairness.json"
+FIG = "reports/figures/fairness"
+
+
+def analysis_frame(t: dict[str, pd.DataFrame], vera, sq, config: Config) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One row per case with the score, the summary judgement, the grouping variables and the outcome within
+    the horizon (``y``: an event by ``horizon_days``; cases followed less long without an event are left out
+    of ``y``'s analyses, ``in_horizon`` False), plus the whole follow-up for the Cox models."""
+    p, st = config.fairness, config.predictive
+    frame, _ = predictors(t, vera, sq, st.not_rated_rule, st.min_rated)
+    cases = t["cases"][["case_id", "site", "sex", "age_band"]]
+    sq1 = t["sq_responses"]
+    sq1 = sq1[sq1["occasion"] == 1][["case_id", "language"]] if "language" in sq1.columns else \
+        pd.DataFrame({"case_id": [], "language": []})
+    o = t["outcomes"]
+    o = o[o["outcome"] == p.outcome][["case_id", "event", "time_days"]]
+    d = frame.merge(cases, on="case_id", how="left").merge(sq1, on="case_id", how="left").merge(o, on="case_id")
+    d = d[d[p.score].notna()].copy()
+    d["y"] = ((d["event"] == 1) & (d["time_days"] <= p.horizon_days)).astype(int)
+    d["in_horizon"] = (d["time_days"] >= p.horizon_days) | (d["y"] == 1)
+    for g in ("site", "language", "sex", "age_band"):
+        d[g] = d[g].astype("string").replace("", pd.NA) if g in d.columns else pd.NA
+    cuts = cutoff_specs(vera, st)
+    flags = {f"{p.score} {lab}": (d[p.score] >= thr).astype(int)
+             for thr, lab in zip(cuts[RISK_TOTAL]["thresholds"], cuts[RISK_TOTAL]["labels"])} \
+        if p.score == RISK_TOTAL else {}
+    top = len(vera.summary.codes)
+    flags[f"summary judgement {vera.summary.codes[-1]}"] = (d[SUMMARY] == top).astype("Int64")
+    for name, f in flags.items():
+        d[f"flag: {name}"] = f
+    return d, {"flags": list(flags), "n_cases": int(len(d))}
+
+
+def _pooled_risk(d: pd.DataFrame, score: str) -> tuple[pd.Series, np.ndarray]:
+    """The pooled model's predicted risk within the horizon: logistic regression of ``y`` on the score."""
+    import statsmodels.api as sm
+
+    x = np.column_stack([np.ones(len(d)), d[score].to_numpy(float)])
+    fit = sm.GLM(d["y"].to_numpy(float), x, family=sm.families.Binomial()).fit()
+    beta = np.asarray(fit.params, dtype=float)
+    return pd.Series(1 / (1 + np.exp(-(x @ beta))), index=d.index), beta
+
+
+def _tost(estimate: float, se: float, margin: float, level: float) -> dict[str, Any]:
+    """Two one-sided tests of |true value| < margin at (1 - level) / 2 each, as the (2 level - 1) interval
+    wholly inside the margins (Schuirmann 1987)."""
+    from scipy.stats import norm
+
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
+        return {"equivalent": None, "margin": margin}
+    z = float(norm.ppf(level))
+    lo, hi = estimate - z * se, estimate + z * se
+    return {"equivalent": bool(-margin < lo and hi < margin), "margin": margin, "interval": [lo, hi],
+            "interval_level": 2 * level - 1}
+
+
+def _safe(fn, *args, **kwargs) -> tuple[Any, str | None]:
+    try:
+        return fn(*args, **kwargs), None
+    except NotEstimable as exc:
+        return None, str(exc)
+
+
+def _published_counts(table: pd.DataFrame, k: int) -> dict[str, dict[str, Any]]:
+    """n and events per group with small counts hidden so that no total gives one back (events and
+    non-events as a two-way table with both margins; when that cannot be protected, every group's events
+    are withheld and only the group sizes, protected as a line with their total, are shown)."""
+    cells = {str(g): {"events": int(r["events"]), "non_events": int(r["non_events"])} for g, r in table.iterrows()}
+    try:
+        shown = protect_table(cells, k, row_totals=True, column_totals=True)
+    except Undisclosable:
+        sizes = protect_or_withhold({str(g): int(r["n"]) for g, r in table.iterrows()}, k, total=True)
+        return {str(g): {"n": sizes.get(str(g), "withheld"), "events": "withheld", "tier": r["tier"],
+                         "counts_hidden": True} for g, r in table.iterrows()}
+    out = {}
+    for g, r in table.iterrows():
+        s = shown[str(g)]
+        hidden = any(isinstance(v, str) for v in s.values())
+        out[str(g)] = {"n": int(r["n"]) if int(r["n"]) >= k else f"<{k}",
+                       "events": s["events"], "tier": r["tier"], "counts_hidden": hidden}
+    return out
+
+
+def _cleary_block(dp, p: FairnessConfig, untested: list[str]) -> dict[str, Any]:
+    """Cleary's model of one variable's testable groups, and the groups it flags: an intercept difference
+    where the intercept test rejects at 1 - ci and the group's term of the common-slope model does at its
+    Holm-adjusted Wald p-value (one family: that model's group terms); a slope difference likewise with the
+    slope test and the interaction terms."""
+    from scipy.stats import norm
+
+    alpha = 1 - p.ci
+    flagged = []
+    adjusted_by_model = {}
+    for kind, table, prefix in (("intercept", dp.common_slope, "group"), ("slope", dp.coefficients, "score:group")):
+        terms = [t for t in table.index if t.startswith(prefix)]
+        wald = [float(2 * norm.sf(abs(table.loc[t, "estimate"] / table.loc[t, "se"]))) for t in terms]
+        adjusted = dict(zip(terms, holm(np.array(wald)).adjusted)) if terms else {}
+        adjusted_by_model[kind] = adjusted
+        if dp.tests.loc[kind, "p"] >= alpha:
+            continue
+        for t in terms:
+            if adjusted[t] < alpha:
+                group = t[len(prefix):]
+                size = dp.magnitude.loc[group] if group in dp.magnitude.index else None
+                flagged.append({"group": group, "kind": kind, "term": t, "estimate": float(table.loc[t, "estimate"]),
+                                "p_holm": float(adjusted[t]),
+                                "magnitude": None if size is None else {c: float(size[c]) for c in
+                                                                        ("estimate", "ci_lower", "ci_upper")}})
+
+    def rows(table: pd.DataFrame, kind: str) -> dict:
+        return {n: {**dict(r), **({"p_holm": float(adjusted_by_model[kind][n])}
+                                  if n in adjusted_by_model[kind] else {})} for n, r in table.iterrows()}
+
+    return {"tests": {n: dict(r) for n, r in dp.tests.iterrows()}, "firth": dp.firth,
+            "notes": list(dp.notes) + ([f"not in the tests (too few events for a test): {', '.join(untested)}"]
+                                       if untested else []),
+            "coefficients": rows(dp.coefficients, "slope"), "common_slope": rows(dp.common_slope, "intercept"),
+            "magnitude": {str(gr): dict(r) for gr, r in dp.magnitude.iterrows()}, "flagged": flagged,
+            "groups_tested": [str(gr) for gr in dp.groups.index if dp.groups.loc[gr, "tier"] != TIER_NAMES[0]]}
+
+
+def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str], k: int, seed: int) -> dict:
+    """Every analysis of one grouping variable."""
+    tiers = (max(p.tiers[0], k), p.tiers[1], p.tiers[2])
+    sub = d[d[var].notna()]
+    block: dict[str, Any] = {"n_blank": int(d[var].isna().sum())}
+    h = sub[sub["in_horizon"]]
+    if h[var].nunique() < 2:
+        block["not_estimable"] = f"fewer than two {var} groups with data"
+        return block
+    ref = p.reference.get(var)
+    levels = set(h[var].astype(str))
+    if ref is not None and ref not in levels:
+        block["note"] = f"the configured reference {ref!r} is not among the groups; the largest is used"
+        ref = None
+    y, s, g = h["y"].to_numpy(int), h[p.score].to_numpy(float), h[var].astype(str).to_numpy()
+    disc, why = _safe(discrimination_by_group, y, s, g, ref, p.ci, tiers=tiers,
+                      time=sub.loc[h.index, "time_days"].to_numpy(float), event=sub.loc[h.index, "event"].to_numpy(int))
+    if disc is None:
+        block["not_estimable"] = why
+        return block
+    reference = disc.reference
+    block["reference"] = reference
+    block["groups"] = _published_counts(disc.table[["n", "events", "non_events", "tier"]], k)
+    # a group whose events are hidden publishes no figure that gives them back (a rate, an O/E)
+    hidden = {gr for gr, r in block["groups"].items() if r["counts_hidden"]}
+    block["discrimination"] = {
+        "by_group": {str(gr): {c: r[c] for c in ("auc", "ci_lower", "ci_upper", "c", "c_lower", "c_upper", "note")
+                               if c in r.index} for gr, r in disc.table.iterrows()},
+        "comparisons": {str(gr): dict(r) for gr, r in disc.comparisons.iterrows()},
+        "equivalence": {str(gr): _tost(r["difference"], abs(r["difference"] / r["statistic"])
+                                       if r["statistic"] else np.nan, p.equivalence_auc, p.ci)
+                        for gr, r in disc.comparisons.iterrows()},
+        "heterogeneity": None if disc.heterogeneity is None else {
+            "q": disc.heterogeneity.q, "q_df": disc.heterogeneity.q_df, "q_p": disc.heterogeneity.q_pvalue,
+            "tau2": disc.heterogeneity.tau2, "pooled_logit": disc.heterogeneity.estimate,
+            "pi_logit": [disc.heterogeneity.pi.lower, disc.heterogeneity.pi.upper]}}
+    # Cleary's tests among the groups with enough events for a test; the others have estimates only
+    tiers_of = {str(gr): r["tier"] for gr, r in disc.table.iterrows()}
+    testable = [gr for gr, tier in tiers_of.items() if tier in TIER_NAMES[2:]]
+    untested = [gr for gr, tier in tiers_of.items() if tier not in TIER_NAMES[2:]]
+    if reference in testable and len(testable) >= 2:
+        keep = np.isin(g, testable)
+        dp, why = _safe(differential_prediction, y[keep], s[keep], g[keep], reference, p.ci, n_boot=p.n_boot,
+                        random_state=seed, tiers=tiers)
+        block["cleary"] = {"not_estimable": why} if dp is None else _cleary_block(dp, p, untested)
+    else:
+        block["cleary"] = {"no_test": "fewer than two groups (the reference among them) have the events a test "
+                                      f"needs ({tiers[1]} events and non-events)", "untested": untested}
+    cox, why = _safe(differential_prediction_cox, sub["time_days"].to_numpy(float), sub["event"].to_numpy(int),
+                     sub[p.score].to_numpy(float), sub[var].astype(str).to_numpy(), reference, p.ci, tiers=tiers)
+    block["cleary_cox"] = {"not_estimable": why} if cox is None else {
+        "tests": {n: dict(r) for n, r in cox.tests.iterrows()},
+        "by_group": {str(gr): dict(r) for gr, r in cox.by_group.iterrows()}, "notes": list(cox.notes)}
+    risk = h["risk"].to_numpy(float)
+    cal, why = _safe(calibration_by_group, y, risk, g, p.ci, bands=list(p.bands), tiers=tiers)
+    if cal is None:
+        block["calibration"] = {"not_estimable": why}
+    else:
+        table = cal.table
+        p_holm = {}
+        for test in ("p_citl", "p_slope", "p_joint"):
+            ok = [gr for gr in table.index if table.loc[gr, "tier"] in TIER_NAMES[2:]]
+            adj = holm(table.loc[ok, test].to_numpy(float)).adjusted if ok else []
+            p_holm.update({(gr, test): float(a) for gr, a in zip(ok, adj)})
+        block["calibration"] = {
+            "by_group": {str(gr): {**{c: r[c] for c in table.columns
+                                      if c not in ("n", "events", "non_events", "expected")
+                                      and not (str(gr) in hidden and c.startswith("oe"))},
+                                   **{f"{t}_holm": p_holm.get((gr, t)) for t in ("p_citl", "p_slope", "p_joint")},
+                                   "equivalence_citl": _tost(r.get("citl", np.nan),
+                                                             (r.get("citl_upper", np.nan) - r.get("citl_lower", np.nan))
+                                                             / (2 * 1.959963984540054), p.equivalence_citl, p.ci)}
+                         for gr, r in table.iterrows()},
+            "bands": [dict(r) for _, r in cal.bands.iterrows() if r["n"] >= k and r["events"] >= k
+                      and r["n"] - r["events"] >= k]}
+    errors = {}
+    for flag in flags:
+        f = h[f"flag: {flag}"]
+        ok = f.notna().to_numpy()
+        res, why = _safe(error_rates_by_group, y[ok], f.to_numpy()[ok].astype(int), g[ok], reference, p.ci,
+                         tiers=tiers)
+        if res is None:
+            errors[flag] = {"not_estimable": why}
+            continue
+        small = {(gr, m) for (gr, m), r in res.table.iterrows()
+                 if 0 < r["k"] < k or 0 < r["n"] - r["k"] < k or str(gr) in hidden}
+        withheld = {"estimate": None, "ci_lower": None, "ci_upper": None,
+                    "note": f"withheld: the rate would give back a count below {k}"}
+        errors[flag] = {
+            "rates": {f"{gr} | {m}": {**{c: r[c] for c in ("estimate", "ci_lower", "ci_upper", "tier", "note")},
+                                      **(withheld if (gr, m) in small else {})}
+                      for (gr, m), r in res.table.iterrows()},
+            "differences": {f"{gr} | {m}": {**dict(r), **({"difference": None, "ci_lower": None, "ci_upper": None,
+                                                          "note": withheld["note"]}
+                                                         if (gr, m) in small or (reference, m) in small else {})}
+                            for (gr, m), r in res.differences.iterrows()},
+            "decomposition": {str(gr): (dict(r) if not any((who, m) in small for who in (gr, reference)
+                                                          for m in ("base rate", "FPR", "FNR", "PPV"))
+                                        else {"note": withheld["note"]})
+                              for gr, r in res.decomposition.iterrows()}}
+    block["error_rates"] = errors
+    high = f"flag: {flags[-1]}"
+    okh = sub[high].notna()
+    sd, why = _safe(score_differences, sub.loc[okh, p.score].to_numpy(float), sub.loc[okh, high].to_numpy(int),
+                    sub.loc[okh, var].astype(str).to_numpy(), reference, p.ci)
+    def shares_safe(r) -> bool:
+        return not (0 < r["flagged"] < k or 0 < r["n"] - r["flagged"] < k)
+
+    block["score_differences"] = {"not_estimable": why} if sd is None else {
+        str(gr): {c: r[c] for c in ("mean", "d", "d_lower", "d_upper") if c in r.index}
+        | ({c: r[c] for c in ("share_flagged", "flagged_difference", "flagged_lower", "flagged_upper") if c in r.index}
+           if shares_safe(r) and shares_safe(sd.table.loc[sd.reference]) else {"share_flagged": None,
+                                                                              "note": "share withheld: a count "
+                                                                                      f"below {k}"})
+        for gr, r in sd.table.iterrows() if r["n"] >= k}
+    return block
+
+
+def run(root: Path, config: Config) -> None:
+    if pooling_instead(root, config, "fairness", METRICS, [FIG], sections=("instruments", "predictive", "fairness")):
+        return
+    p = config.fairness
+    k = int(config.predictive.k_suppress)
+    vera, sq = load_instruments(root, config)
+    t = read_clean(root, config)
+    d, info = analysis_frame(t, vera, sq, config)
+    h = d[d["in_horizon"]]
+    d["risk"] = np.nan
+    risk, beta = _pooled_risk(h, p.score)
+    d.loc[h.index, "risk"] = risk
+    print(f"[fairness] {len(h)} cases followed {p.horizon_days:g} days or with an event ({int(h['y'].sum())} events "
+          f"of {p.outcome!r}); groups: {', '.join(p.groups)}", flush=True)
+    variables = {}
+    bar = progress(len(p.groups), "[fairness]", "variable")
+    for i, var in enumerate(p.groups):
+        bar.set_postfix_str(var)
+        variables[var] = variable_block(d, var, p, info["flags"], k, int(p.seed) + i)
+        bar.update(1)
+    bar.close()
+    metrics = to_dict({
+        "provenance": provenance(root, "fairness", config, clean_inputs(root, config),
+                                 ("instruments", "predictive", "fairness")),
+        "method": {"outcome": p.outcome, "horizon_days": p.horizon_days, "score": p.score, "ci": p.ci,
+                   "tiers": list(p.tiers), "k_suppress": k, "flags": info["flags"],
+                   "pooled_model": {"intercept": float(beta[0]), "slope": float(beta[1])},
+                   "equivalence": {"auc": p.equivalence_auc, "citl": p.equivalence_citl},
+                   "multiplicity": "Holm within each family (one grouping variable, one analysis)"},
+        "n": int(len(h)), "events": int(h["y"].sum()) if int(h["y"].sum()) >= k else f"<{k}",
+        "variables": variables,
+    })
+    with atomic_outputs(root) as out:
+        out.write_json(METRICS, metrics)
+        fig_dir = out.folder(FIG)
+        for name, fig in plots.fairness_figures(metrics, (float(h[p.score].min()), float(h[p.score].max()))):
+            save_svg(fig, fig_dir / name)
+    print(f"[fairness] wrote {METRICS} and {FIG}/", flush=True)
