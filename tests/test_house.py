@@ -83,8 +83,8 @@ def test_editing_a_module_flags_every_stage_that_runs_it():
     assert {"reliability", "structure"} <= users["src/validation/stats/_rotation.py"]
     assert {"reliability", "structure"} <= users["src/validation/stats/factor.py"]
     # read, not imported: by the stages that render a page (the report, the across-sites page of pool, the
-    # trainees' feedback sheets of the training module)
-    assert users["src/validation/report/templates/report.html.j2"] == {"report", "pool", "training"}
+    # trainees' feedback sheets of the training module, which training_oc imports for its simulation)
+    assert users["src/validation/report/templates/report.html.j2"] == {"report", "pool", "training", "training_oc"}
     assert "report" in users["src/validation/battery/instruments.py"] or \
         "src/validation/battery/instruments.py" not in {f.relative_to(ROOT).as_posix() for f in stage_files("report")}
 

@@ -3,5 +3,5 @@
 Run one with ``python -m validation.pipeline.stages NAME`` from the project folder (``dvc repro`` does).
 """
 
-STAGES = ("synthesize", "validate", "reliability", "structure", "agreement", "predictive", "training", "fairness",
-          "pool", "plan", "report")
+STAGES = ("synthesize", "validate", "reliability", "structure", "agreement", "predictive", "training_oc", "training",
+          "fairness", "pool", "plan", "report")

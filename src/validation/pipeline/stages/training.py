@@ -35,6 +35,7 @@ from validation.stats.rater_training import (OVERALL, agreement_with_key, indica
 from validation.stats.results import NotEstimable
 
 METRICS = "reports/metrics/training.json"
+OC_METRICS = "reports/metrics/training_oc.json"      # written by the training_oc stage
 FIG = "reports/figures/training"
 DECISIONS = (CERTIFIED, NOT_YET, UNDECIDED)
 
@@ -100,6 +101,22 @@ def operating_characteristics(vera, p: TrainingConfig) -> list[dict]:
     return out
 
 
+def _operating_characteristics(root: Path, config: Config, vera) -> list[dict]:
+    """The training_oc stage's simulation when it was made with the current parameters (as ``dvc repro``
+    guarantees), else the simulation run here."""
+    import json
+
+    path = root / OC_METRICS
+    if path.is_file():
+        made = json.loads(path.read_text(encoding="utf-8"))
+        used = (made.get("provenance") or {}).get("params") or {}
+        if used.get("training") == config.as_params("training") and used.get("instruments") == \
+                config.as_params("instruments"):
+            return made["operating_characteristics"]
+    print(f"[training] {OC_METRICS} is missing or was made with other parameters: simulating here", flush=True)
+    return operating_characteristics(vera, config.training)
+
+
 def run(root: Path, config: Config) -> None:
     if pooling_instead(root, config, "training", METRICS, [FIG], sections=("instruments", "training")):
         return
@@ -155,7 +172,7 @@ def run(root: Path, config: Config) -> None:
         change = training_change(ratings.reset_index(), key, ind, ci=p.ci, n_boot=p.n_boot,
                                  random_state=int(p.seed) + 100, codes=_codes(vera))
     print("[training] certification: " + ", ".join(f"{counts[d]} {d}" for d in DECISIONS), flush=True)
-    oc = operating_characteristics(vera, p)
+    oc = _operating_characteristics(root, config, vera)
     n_trainees = len(last_decisions)
     metrics = {
         "provenance": prov,
