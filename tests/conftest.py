@@ -45,6 +45,7 @@ def pipeline_run(tmp_path_factory) -> Path:
     params["synthesize"]["crossed_cases"] = 20
     params["reliability"]["n_boot"] = 200
     params["training"].update(n_boot=500, oc_replicates=20, oc_accuracy=[0.75, 0.9], oc_vignettes=[3, 8])
+    params["fairness"]["n_boot"] = 200
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run_in(["git", "init", "-q"], dest)
     run_in(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "add", "-A"], dest)

@@ -18,11 +18,18 @@ def _read(project: Path, rel: str) -> str:
     return (project / rel).read_text(encoding="utf-8")
 
 
-def test_fairness_stage_outputs_and_tiers(project: Path):
+def _one(project: Path) -> tuple[dict, dict]:
+    """fairness.json and its first outcome's analyses."""
     m = json.loads(_read(project, "reports/metrics/fairness.json"))
+    return m, m["outcomes"][m["method"]["outcomes"][0]]
+
+
+def test_fairness_stage_outputs_and_tiers(project: Path):
+    m, o = _one(project)
     k = m["method"]["k_suppress"]
-    assert set(m["variables"]) == {"site", "language", "sex", "age_band"}
-    for var, b in m["variables"].items():
+    assert list(m["outcomes"]) == m["method"]["outcomes"]
+    assert set(o["variables"]) == {"site", "language", "sex", "age_band"}
+    for var, b in o["variables"].items():
         for gr, r in b.get("groups", {}).items():
             assert r["tier"] in TIER_NAMES
             for key in ("n", "events"):                                   # small counts hidden
@@ -33,7 +40,8 @@ def test_fairness_stage_outputs_and_tiers(project: Path):
             if r["tier"] == "counts only":
                 assert r["note"].startswith("not estimable (events = ") and "citl" not in r or r.get("citl") is None
     figs = {f.name for f in (project / "reports/figures/fairness").iterdir()}
-    assert {"discrimination.svg", "risk_curves.svg", "calibration.svg"} <= figs
+    first = m["method"]["outcomes"][0]
+    assert {f"discrimination_{first}.svg", f"risk_curves_{first}.svg", f"calibration_{first}.svg"} <= figs
 
 
 def test_report_and_summary_show_the_fairness_section(project: Path):
@@ -44,10 +52,10 @@ def test_report_and_summary_show_the_fairness_section(project: Path):
     section = html.split('id="fairness"', 1)[1].split("</section>", 1)[0]
     assert not re.search(r"(?i)\b(fair|unbiased)\b", re.sub(r"<[^>]+>", " ", section))   # no test makes it so
     summary = json.loads(_read(project, "reports/metrics/summary.json"))
-    block = summary["fairness"]
+    m, o = _one(project)
+    block = summary["fairness"]["outcomes"][m["method"]["outcomes"][0]]
     assert set(block["variables"]) == {"site", "language", "sex", "age_band"}
-    m = json.loads(_read(project, "reports/metrics/fairness.json"))
-    untestable = [v for v, b in m["variables"].items()
+    untestable = [v for v, b in o["variables"].items()
                   if any(r["tier"] not in ("low power", "full") for r in b.get("groups", {}).values())]
     assert len(block["not_testable"]) == len(untestable)
     assert "Not testable:" in text
@@ -79,7 +87,7 @@ def test_the_planted_differences_are_found_at_6000_cases_and_nothing_else(large_
 
     from validation.pipeline.config import Config, FairnessConfig
     from validation.pipeline.config import load_config
-    from validation.pipeline.stages.fairness import _pooled_risk, analysis_frame, variable_block
+    from validation.pipeline.stages.fairness import _pooled_risk, adjust, analysis_frame, variable_block
     from validation.report.fairness import findings
 
     tables, vera, sq, truth = large_battery
@@ -90,24 +98,29 @@ def test_the_planted_differences_are_found_at_6000_cases_and_nothing_else(large_
     h = d[d["in_horizon"]]
     d["risk"] = np.nan
     d.loc[h.index, "risk"] = _pooled_risk(h, p.score)[0]
-    m = {"method": {"tiers": list(p.tiers)},
-         "variables": {var: json.loads(json.dumps(variable_block(d, var, p, info["flags"], 5, 1), default=float))
-                       for var in p.groups}}
+    variables = {var: json.loads(json.dumps(variable_block(d, var, p, info["flags"], 5, 1), default=float))
+                 for var in p.groups}
+    adjust(variables, p.multiplicity, 1 - p.ci)
+    m = {"method": {"tiers": list(p.tiers)}, "variables": variables}
     shown, _ = findings(m)
     found = {(s.split(":")[0]) for s in shown}
     expected = {f"{e['variable']} {e['group']}" for e in truth["expected"]}
     assert found == expected, (shown, truth["expected"])
     assert any(s.startswith("sex F: the pooled risk over-predicts") for s in shown)
     assert any(s.startswith(f"site {truth['slope_site']}: the score's slope is weaker") for s in shown)
+    # the stricter family (every grouping variable of the outcome at once) keeps the planted findings
+    adjust(variables, "outcome", 1 - p.ci)
+    strict = {s.split(":")[0] for s in findings({"method": {"tiers": list(p.tiers)}, "variables": variables})[0]}
+    assert {"sex F", f"site {truth['slope_site']}"} <= strict <= expected
 
 
 def test_no_published_rate_gives_a_hidden_count_back(project: Path):
     """An intruder multiplies every published base rate by its group's published size: the events they get
     back are never fewer than k (nor the non-events), and a group whose events are hidden publishes no rate,
     no O/E and no decomposition."""
-    m = json.loads(_read(project, "reports/metrics/fairness.json"))
+    m, o = _one(project)
     k = m["method"]["k_suppress"]
-    for var, b in m["variables"].items():
+    for var, b in o["variables"].items():
         groups = b.get("groups") or {}
         for flag, e in (b.get("error_rates") or {}).items():
             for key, r in (e.get("rates") or {}).items():

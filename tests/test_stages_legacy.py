@@ -25,6 +25,8 @@ def legacy_project(tmp_path, monkeypatch) -> Path:
     params["synthesize"].update(n_cases=200, crossed_cases=15)
     params["reliability"]["n_boot"] = 100
     params["structure"]["pa_iterations"] = 20
+    params["training"].update(n_boot=200, oc_replicates=20, oc_accuracy=[0.75, 0.9], oc_vignettes=[3, 8])
+    params["fairness"]["n_boot"] = 200
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.chdir(tmp_path)
     return tmp_path

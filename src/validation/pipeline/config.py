@@ -260,18 +260,19 @@ GroupingVariable = Literal["site", "language", "sex", "age_band"]
 
 class FairnessConfig(Section):
     """Predictive fairness by group (stage ``fairness``): the grouping variables and the reference level of
-    each (default: the largest group), the outcome and the follow-up horizon (events within ``horizon_days``
+    each (default: the largest group), the outcomes and the follow-up horizon (events within ``horizon_days``
     among cases followed that long or with an event), the risk bands of the observed / expected table, the
     event tiers (below the first: counts only; then estimates without tests; then tests flagged as
     low-powered; then everything; Collins, Ogundimu & Altman 2016 ask for 100 events), the equivalence
-    margins (two one-sided tests: equal prediction is claimed only inside them), the bootstrap. The cut-offs
-    judged are the predictive section's (``risk_total_cutoffs``) and the summary judgement's highest code;
-    Holm's adjustment runs within each family (one grouping variable, one analysis)."""
+    margins (two one-sided tests: equal prediction is claimed only inside them), the multiplicity families
+    (Holm's adjustment within one analysis of one grouping variable, ``variable``, or of all grouping variables
+    of an outcome, ``outcome``), the bootstrap. The cut-offs judged are the predictive section's
+    (``risk_total_cutoffs``) and the summary judgement's highest code."""
 
     ci: Level = 0.95
     groups: Annotated[tuple[GroupingVariable, ...], Field(min_length=1)] = GROUPING_VARIABLES
     reference: dict[GroupingVariable, StrictStr] = Field(default_factory=dict)
-    outcome: StrictStr = "any"
+    outcomes: Annotated[tuple[StrictStr, ...], Field(min_length=1)] = ("any",)
     horizon_days: Annotated[StrictFloat, Field(gt=0)] = 1096.0
     score: StrictStr = "risk_total"
     bands: Annotated[tuple[Annotated[StrictFloat, Field(gt=0, lt=1)], ...], Field(min_length=1)] = (0.2, 0.4)
@@ -279,6 +280,7 @@ class FairnessConfig(Section):
                  Annotated[StrictInt, Field(ge=1)]] = (5, 50, 100)
     equivalence_auc: Annotated[StrictFloat, Field(gt=0, lt=0.5)] = 0.05
     equivalence_citl: Annotated[StrictFloat, Field(gt=0)] = 0.2
+    multiplicity: Literal["variable", "outcome"] = "variable"
     n_boot: Annotated[StrictInt, Field(ge=2)] = 2000
     seed: Seed = 11
 

@@ -106,9 +106,9 @@ def tripod(m: M) -> list[Item]:
         _authors("3b", "Objectives, stated as validation."),
         _item("3c", "TRIPOD+AI (2024): known health inequalities between groups, and how the model's performance "
               "was examined across groups (fairness).",
-              _has(m.get("fairness")) and "variables" in (m.get("fairness") or {}), "fairness",
+              _has(m.get("fairness")) and bool((m.get("fairness") or {}).get("outcomes")), "fairness",
               "discrimination, calibration, differential prediction and error rates by "
-              + ", ".join((m.get("fairness") or {}).get("variables") or {}) + "; the inequalities to expect need the "
+              + ", ".join(g(m, "fairness", "method", "groups") or []) + "; the inequalities to expect need the "
               "authors", "the fairness stage did not run"),
         _authors("4a", "Study design and data source (e.g. cohort, registry).",
                  "follow-up durations are in the data section", "data-outcomes"),

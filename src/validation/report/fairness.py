@@ -5,6 +5,7 @@ test did not reject."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from validation.report import html as H
@@ -13,6 +14,18 @@ from validation.report import verdicts as VD
 from validation.report.summary import KeyFigure, g
 
 TESTABLE = ("low power", "full")
+
+
+def outcome_view(m: Mapping, outcome: str) -> dict:
+    """One outcome's analyses shaped as a whole metrics file of one outcome: its ``n``, ``events`` and
+    ``variables``, with the method (and the outcome's pooled model) under ``method``."""
+    block = (m.get("outcomes") or {}).get(outcome) or {}
+    return {**{k: v for k, v in m.items() if k != "outcomes"}, **block,
+            "method": {**(m.get("method") or {}), "outcome": outcome, "pooled_model": block.get("pooled_model")}}
+
+
+def _outcomes(m: Mapping) -> list[str]:
+    return list((m.get("outcomes") or {}) if isinstance(m, Mapping) else [])
 CRITERIA = (
     "Three criteria compete. Calibration within groups (a given score means the same risk in every group), "
     "balance of error rates (equal false positive and false negative rates) and equal predictive values cannot "
@@ -69,10 +82,19 @@ def _tier_min(m: Mapping) -> int:
 
 
 def fairness_key_figures(m: Mapping) -> list[KeyFigure]:
-    """Per grouping variable and testable group: the calibration-in-the-large of the pooled model's risk
-    (0: calibrated), judged by :func:`validation.report.verdicts.equal_within` against the margin named in
-    the params."""
-    if not isinstance(m, Mapping) or "variables" not in m:
+    """Per outcome, grouping variable and testable group: the calibration-in-the-large of the pooled model's
+    risk (0: calibrated), judged by :func:`validation.report.verdicts.equal_within` against the margin named
+    in the params."""
+    outcomes = _outcomes(m)
+    out = []
+    for outcome in outcomes:
+        for f in _key_figures_one(outcome_view(m, outcome)):
+            out.append(f if len(outcomes) == 1 else dataclasses.replace(f, label=f"{f.label} ({outcome})"))
+    return out
+
+
+def _key_figures_one(m: Mapping) -> list[KeyFigure]:
+    if "variables" not in m:
         return []
     margin = g(m, "method", "equivalence", "citl")
     out = []
@@ -93,16 +115,20 @@ def fairness_key_figures(m: Mapping) -> list[KeyFigure]:
 
 
 def fairness_summary(m: Mapping) -> dict | None:
-    """The summary.json block: per grouping variable the reference, each group's tier, and the differences
-    shown; the groups that cannot be tested."""
-    if not isinstance(m, Mapping) or "variables" not in m:
+    """The summary.json block: per outcome and grouping variable the reference, each group's tier, and the
+    differences shown; the groups that cannot be tested."""
+    if not _outcomes(m):
         return None
-    shown, untestable = findings(m)
-    return {"outcome": g(m, "method", "outcome"), "horizon_days": g(m, "method", "horizon_days"),
+    out = {"horizon_days": g(m, "method", "horizon_days"), "outcomes": {}}
+    for outcome in _outcomes(m):
+        v = outcome_view(m, outcome)
+        shown, untestable = findings(v)
+        out["outcomes"][outcome] = {
             "variables": {var: {"reference": b.get("reference"),
                                 "tiers": {gr: r.get("tier") for gr, r in (b.get("groups") or {}).items()}}
-                          for var, b in m["variables"].items()},
+                          for var, b in (v.get("variables") or {}).items()},
             "differences": shown, "not_testable": untestable}
+    return out
 
 
 def _group_rows(m: Mapping) -> list[list[str]]:
@@ -130,6 +156,32 @@ def _cleary_rows(m: Mapping) -> list[list[str]]:
         status = "tested: " + ", ".join(c.get("groups_tested") or [])
         rows.append([var, status, *[f"\u03c7\u00b2 {H.num(t[n]['statistic'], 2)} (df {t[n]['df']}), "
                                     f"p {H.pval(t[n]['p'])}" for n in ("slope", "intercept", "joint")]])
+    return rows
+
+
+def _cox_rows(m: Mapping) -> list[list[str]]:
+    rows = []
+    for var, b in (m.get("variables") or {}).items():
+        c = b.get("cleary_cox") or {}
+        if "tests" not in c:
+            rows.append([var, "no test", c.get("no_test") or c.get("not_estimable", ""), "", ""])
+            continue
+        t = c["tests"]
+        ph = "; ".join(f"{gr} {H.pval(r.get('ph_p'))}" for gr, r in (c.get("by_group") or {}).items())
+        rows.append([var, *[f"\u03c7\u00b2 {H.num(t[n]['statistic'], 2)}, p {H.pval(t[n]['p'])}"
+                            for n in ("slope", "intercept", "slope, stratified")], ph])
+    return rows
+
+
+def _score_rows(m: Mapping) -> list[list[str]]:
+    rows = []
+    for var, b in (m.get("variables") or {}).items():
+        for gr, r in (b.get("score_differences") or {}).items():
+            if not isinstance(r, Mapping):
+                continue
+            rows.append([var, gr, H.num(r.get("mean"), 2), _ci(r.get("d"), r.get("d_lower"), r.get("d_upper")),
+                         H.pct(r.get("share_flagged")) if H.is_num(r.get("share_flagged")) else "withheld",
+                         _ci(r.get("flagged_difference"), r.get("flagged_lower"), r.get("flagged_upper"))])
     return rows
 
 
@@ -193,9 +245,19 @@ def _heterogeneity(m: Mapping) -> V.Para | None:
 
 def fairness_section(m: Mapping, figs: Mapping[str, str], fig: Any, k: int) -> V.Section:
     title = V.Heading(2, V.line("Predictive fairness"))
-    if not isinstance(m, Mapping) or not m or "not_run" in m:
-        why = (m or {}).get("not_run", "the fairness metrics are missing")
+    if not isinstance(m, Mapping) or not m or "not_run" in m or not _outcomes(m):
+        why = (m or {}).get("not_run", "the fairness metrics are missing") if isinstance(m, Mapping) else \
+            "the fairness metrics are missing"
         return V.section("fairness", title, V.Para(V.line(f"Not run: {why}.")))
+    outcomes = _outcomes(m)
+    out: list[Any] = [title]
+    for outcome in outcomes:
+        out += _outcome_blocks(outcome_view(m, outcome), outcome, figs, fig, heading=len(outcomes) > 1)
+    out += [V.Heading(3, V.line("Which criterion comes first")), V.Para(V.line(CRITERIA))]
+    return V.section("fairness", *[blk for blk in out if blk is not None])
+
+
+def _outcome_blocks(m: Mapping, outcome: str, figs: Mapping[str, str], fig: Any, heading: bool) -> list[Any]:
     shown, untestable = findings(m)
     method = m.get("method") or {}
     horizon = method.get("horizon_days")
@@ -208,37 +270,48 @@ def fairness_section(m: Mapping, figs: Mapping[str, str], fig: Any, k: int) -> V
     else:
         bottom = ("No grouping variable has two groups with the events a test needs: no difference can be shown "
                   "or ruled out yet.")
-    out: list[Any] = [title, V.Para(V.line(
-        V.b("Bottom line. "), bottom, (" Not testable: " + "; ".join(untestable) + "." if untestable else ""))),
+    tiers = method.get("tiers") or [5, 50, 100]
+    return [
+        V.Heading(3, V.line(f"Outcome: {outcome}")) if heading else None,
+        V.Para(V.line(V.b("Bottom line. "), bottom, (" Not testable: " + "; ".join(untestable) + "."
+                                                      if untestable else ""))),
         V.Para(V.line(
-            f"Outcome {method.get('outcome')!r} within {H.num(horizon, 0)} days among the {m.get('n')} cases "
-            f"followed that long or with an event ({m.get('events')} events); score: {method.get('score')}; "
-            "risks predicted by the pooled logistic model of the outcome on the score. A group with fewer than "
-            f"{(method.get('tiers') or [5])[0]} events or non-events has counts only; below "
-            f"{(method.get('tiers') or [5, 50])[1]}, estimates without tests; below "
-            f"{(method.get('tiers') or [5, 50, 100])[2]}, tests flagged as low-powered (Collins, Ogundimu & "
-            "Altman 2016 ask for 100 events). Holm's adjustment within each grouping variable and analysis."),
-            "method"),
+            f"Outcome {outcome!r} within {H.num(horizon, 0)} days among the {m.get('n')} cases followed that long "
+            f"or with an event ({m.get('events')} events); score: {method.get('score')}; risks predicted by the "
+            f"pooled logistic model of the outcome on the score. A group with fewer than {tiers[0]} events or "
+            f"non-events has counts only; below {tiers[1]}, estimates without tests; below {tiers[2]}, tests "
+            "flagged as low-powered (Collins, Ogundimu & Altman 2016 ask for 100 events). Holm's adjustment within "
+            "each grouping variable and analysis."), "method"),
         V.table(["variable", "group", "n", "events", "tier"], _group_rows(m), 2),
-        fig(figs, "fairness/discrimination.svg", "The AUC and Harrell's C of the score within each group, with "
-            "their intervals (DeLong; infinitesimal jackknife)"),
+        fig(figs, f"fairness/discrimination_{outcome}.svg", "The AUC and Harrell's C of the score within each "
+            "group, with their intervals (DeLong; infinitesimal jackknife)"),
         _heterogeneity(m),
         V.Heading(3, V.line("Differential prediction (Cleary)")),
         V.Para(V.line("Logistic regression of the outcome on the score, the group and their interaction: the "
                       "likelihood-ratio test of the interaction (different slopes), of the group given a common "
                       "slope (different intercepts) and of both (Potthoff).")),
         V.table(["variable", "status", "slope", "intercept", "joint"], _cleary_rows(m), 3),
-        fig(figs, "fairness/risk_curves.svg", "Predicted risk against the risk total in each group (group-specific "
-            "logistic models) beside the pooled model (dashed)"),
+        fig(figs, f"fairness/risk_curves_{outcome}.svg", "Predicted risk against the risk total in each group "
+            "(group-specific logistic models) beside the pooled model (dashed)"),
         V.Heading(3, V.line("Calibration of the pooled model in each group")),
         V.table(["variable", "group", "tier", "calibration-in-the-large", "slope", "O/E", "Miller's test; verdict"],
                 _calibration_rows(m), 3),
-        fig(figs, "fairness/calibration.svg", "Observed rate against the mean predicted risk by band, per group "
-            "(bands with fewer cases or events than the disclosure threshold left out)"),
+        fig(figs, f"fairness/calibration_{outcome}.svg", "Observed rate against the mean predicted risk by band, "
+            "per group (bands with fewer cases or events than the disclosure threshold left out)"),
         V.Heading(3, V.line("Error rates at the operational cut-offs")),
         V.table(["variable", "cut-off", "group", "base rate", "FPR", "FNR", "PPV", "FPR gap split"],
                 _error_rows(m), 3, also_left=(-1,)),
-        V.Heading(3, V.line("Which criterion comes first")),
-        V.Para(V.line(CRITERIA)),
+        V.Heading(3, V.line("Time to the outcome (Cox)")),
+        V.Para(V.line("The same questions on the whole follow-up, among the groups with the events a test needs: "
+                      "Cox models of score and group with and without their interaction, the interaction again "
+                      "with a baseline hazard per group (stratified), and each group's proportional-hazards check "
+                      "(Grambsch & Therneau, p per group).")),
+        V.table(["variable", "slope", "intercept", "slope, stratified", "proportional hazards (p)"], _cox_rows(m), 1,
+                also_left=(-1,)) if _cox_rows(m) else None,
+        V.Heading(3, V.line("Differences in scores, not evidence of bias")),
+        V.Para(V.line("Mean risk total and the share flagged at the summary judgement's top code, against the "
+                      "reference group: groups can differ in risk, so a difference in scores is not a difference "
+                      "in what a score means (Skeem & Lowenkamp 2016).")),
+        V.table(["variable", "group", "mean", "Cohen's d [CI]", "share flagged", "difference [CI]"], _score_rows(m),
+                2),
     ]
-    return V.section("fairness", *[blk for blk in out if blk is not None])

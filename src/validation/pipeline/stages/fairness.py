@@ -27,6 +27,7 @@ from validation.pipeline.progress import progress
 from validation.pipeline.provenance import provenance
 from validation.pipeline.sites import pooling_instead
 from validation.pipeline.stages.predictive import RISK_TOTAL, SUMMARY, cutoff_specs, predictors
+from validation.report.fairness import outcome_view
 from validation.report.figures import fairness as plots
 from validation.report.figures import save_svg
 from validation.stats.fairness import (TIER_NAMES, calibration_by_group, differential_prediction,
@@ -39,7 +40,8 @@ METRICS = "reports/metrics/fairness.json"
 FIG = "reports/figures/fairness"
 
 
-def analysis_frame(t: dict[str, pd.DataFrame], vera, sq, config: Config) -> tuple[pd.DataFrame, dict[str, Any]]:
+def analysis_frame(t: dict[str, pd.DataFrame], vera, sq, config: Config,
+                   outcome: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One row per case with the score, the summary judgement, the grouping variables and the outcome within
     the horizon (``y``: an event by ``horizon_days``; cases followed less long without an event are left out
     of ``y``'s analyses, ``in_horizon`` False), plus the whole follow-up for the Cox models."""
@@ -50,7 +52,7 @@ def analysis_frame(t: dict[str, pd.DataFrame], vera, sq, config: Config) -> tupl
     sq1 = sq1[sq1["occasion"] == 1][["case_id", "language"]] if "language" in sq1.columns else \
         pd.DataFrame({"case_id": [], "language": []})
     o = t["outcomes"]
-    o = o[o["outcome"] == p.outcome][["case_id", "event", "time_days"]]
+    o = o[o["outcome"] == (outcome or p.outcomes[0])][["case_id", "event", "time_days"]]
     d = frame.merge(cases, on="case_id", how="left").merge(sq1, on="case_id", how="left").merge(o, on="case_id")
     d = d[d[p.score].notna()].copy()
     d["y"] = ((d["event"] == 1) & (d["time_days"] <= p.horizon_days)).astype(int)
@@ -118,42 +120,75 @@ def _published_counts(table: pd.DataFrame, k: int) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _cleary_block(dp, p: FairnessConfig, untested: list[str]) -> dict[str, Any]:
-    """Cleary's model of one variable's testable groups, and the groups it flags: an intercept difference
-    where the intercept test rejects at 1 - ci and the group's term of the common-slope model does at its
-    Holm-adjusted Wald p-value (one family: that model's group terms); a slope difference likewise with the
-    slope test and the interaction terms."""
+def _cleary_block(dp, untested: list[str]) -> dict[str, Any]:
+    """Cleary's model of one variable's testable groups: the tests, both models' coefficients (each group
+    term with its Wald p-value; :func:`adjust` adds Holm's and the flags), the magnitudes."""
     from scipy.stats import norm
 
-    alpha = 1 - p.ci
-    flagged = []
-    adjusted_by_model = {}
-    for kind, table, prefix in (("intercept", dp.common_slope, "group"), ("slope", dp.coefficients, "score:group")):
-        terms = [t for t in table.index if t.startswith(prefix)]
-        wald = [float(2 * norm.sf(abs(table.loc[t, "estimate"] / table.loc[t, "se"]))) for t in terms]
-        adjusted = dict(zip(terms, holm(np.array(wald)).adjusted)) if terms else {}
-        adjusted_by_model[kind] = adjusted
-        if dp.tests.loc[kind, "p"] >= alpha:
-            continue
-        for t in terms:
-            if adjusted[t] < alpha:
-                group = t[len(prefix):]
-                size = dp.magnitude.loc[group] if group in dp.magnitude.index else None
-                flagged.append({"group": group, "kind": kind, "term": t, "estimate": float(table.loc[t, "estimate"]),
-                                "p_holm": float(adjusted[t]),
-                                "magnitude": None if size is None else {c: float(size[c]) for c in
-                                                                        ("estimate", "ci_lower", "ci_upper")}})
-
-    def rows(table: pd.DataFrame, kind: str) -> dict:
-        return {n: {**dict(r), **({"p_holm": float(adjusted_by_model[kind][n])}
-                                  if n in adjusted_by_model[kind] else {})} for n, r in table.iterrows()}
+    def rows(table: pd.DataFrame, prefix: str) -> dict:
+        return {n: {**dict(r), **({"p": float(2 * norm.sf(abs(r["estimate"] / r["se"])))}
+                                  if n.startswith(prefix) else {})} for n, r in table.iterrows()}
 
     return {"tests": {n: dict(r) for n, r in dp.tests.iterrows()}, "firth": dp.firth,
             "notes": list(dp.notes) + ([f"not in the tests (too few events for a test): {', '.join(untested)}"]
                                        if untested else []),
-            "coefficients": rows(dp.coefficients, "slope"), "common_slope": rows(dp.common_slope, "intercept"),
-            "magnitude": {str(gr): dict(r) for gr, r in dp.magnitude.iterrows()}, "flagged": flagged,
+            "coefficients": rows(dp.coefficients, "score:group"), "common_slope": rows(dp.common_slope, "group"),
+            "magnitude": {str(gr): dict(r) for gr, r in dp.magnitude.iterrows()},
             "groups_tested": [str(gr) for gr in dp.groups.index if dp.groups.loc[gr, "tier"] != TIER_NAMES[0]]}
+
+
+def adjust(variables: dict[str, dict], family: str, alpha: float) -> None:
+    """Holm's adjustment within each family of tests, and the groups Cleary's model flags, in place.
+
+    A family is one analysis of one grouping variable (``family="variable"``) or of every grouping variable
+    of the outcome at once (``"outcome"``). Analyses: the group terms of the common-slope model (intercept
+    differences), the interaction terms (slope differences), each of Miller's calibration tests over the
+    testable groups, the DeLong comparisons with the reference. A group is flagged for an intercept (slope)
+    difference where the variable's intercept (slope) likelihood-ratio test rejects at ``alpha`` and the
+    group's term does after the adjustment."""
+    def families(items: list[tuple[str, Any, float]]) -> dict[Any, float]:
+        out: dict[Any, float] = {}
+        groups: dict[str, list[tuple[Any, float]]] = {}
+        for var, key, pv in items:
+            groups.setdefault(var if family == "variable" else "all", []).append(((var, key), pv))
+        for members in groups.values():
+            adj = holm(np.array([pv for _, pv in members], dtype=float)).adjusted
+            out.update({key: float(a) for (key, _), a in zip(members, adj)})
+        return out
+
+    for b in variables.values():
+        if "tests" in (b.get("cleary") or {}):
+            b["cleary"]["flagged"] = []
+    for kind, table, prefix in (("intercept", "common_slope", "group"), ("slope", "coefficients", "score:group")):
+        items = [(var, t, r["p"]) for var, b in variables.items() if "tests" in (b.get("cleary") or {})
+                 for t, r in b["cleary"][table].items() if t.startswith(prefix)]
+        adjusted = families(items)
+        for var, b in variables.items():
+            c = b.get("cleary") or {}
+            if "tests" not in c:
+                continue
+            for t, r in c[table].items():
+                if (var, t) not in adjusted:
+                    continue
+                r["p_holm"] = adjusted[(var, t)]
+                if c["tests"][kind]["p"] < alpha and r["p_holm"] < alpha:
+                    group = t[len(prefix):]
+                    c["flagged"].append({"group": group, "kind": kind, "term": t, "estimate": float(r["estimate"]),
+                                         "p_holm": r["p_holm"], "magnitude": c["magnitude"].get(group)})
+    for test in ("p_citl", "p_slope", "p_joint"):
+        items = [(var, gr, r[test]) for var, b in variables.items()
+                 for gr, r in ((b.get("calibration") or {}).get("by_group") or {}).items()
+                 if r.get("tier") in TIER_NAMES[2:] and r.get(test) is not None]
+        adjusted = families(items)
+        for var, b in variables.items():
+            for gr, r in ((b.get("calibration") or {}).get("by_group") or {}).items():
+                r[f"{test}_holm"] = adjusted.get((var, gr))
+    items = [(var, gr, r["p"]) for var, b in variables.items()
+             for gr, r in ((b.get("discrimination") or {}).get("comparisons") or {}).items()]
+    adjusted = families(items)
+    for var, b in variables.items():
+        for gr, r in ((b.get("discrimination") or {}).get("comparisons") or {}).items():
+            r["p_holm"] = adjusted[(var, gr)]
 
 
 def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str], k: int, seed: int) -> dict:
@@ -200,31 +235,34 @@ def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str
         keep = np.isin(g, testable)
         dp, why = _safe(differential_prediction, y[keep], s[keep], g[keep], reference, p.ci, n_boot=p.n_boot,
                         random_state=seed, tiers=tiers)
-        block["cleary"] = {"not_estimable": why} if dp is None else _cleary_block(dp, p, untested)
+        block["cleary"] = {"not_estimable": why} if dp is None else _cleary_block(dp, untested)
     else:
         block["cleary"] = {"no_test": "fewer than two groups (the reference among them) have the events a test "
                                       f"needs ({tiers[1]} events and non-events)", "untested": untested}
-    cox, why = _safe(differential_prediction_cox, sub["time_days"].to_numpy(float), sub["event"].to_numpy(int),
-                     sub[p.score].to_numpy(float), sub[var].astype(str).to_numpy(), reference, p.ci, tiers=tiers)
-    block["cleary_cox"] = {"not_estimable": why} if cox is None else {
-        "tests": {n: dict(r) for n, r in cox.tests.iterrows()},
-        "by_group": {str(gr): dict(r) for gr, r in cox.by_group.iterrows()}, "notes": list(cox.notes)}
+    # the Cox version over the whole follow-up, among the groups whose events over it allow a test
+    ev = sub.groupby(sub[var].astype(str))["event"].agg(["sum", "size"])
+    cox_groups = [str(gr) for gr, r in ev.iterrows() if min(r["sum"], r["size"] - r["sum"]) >= tiers[1]]
+    if reference in cox_groups and len(cox_groups) >= 2:
+        keep = sub[var].astype(str).isin(cox_groups).to_numpy()
+        cox, why = _safe(differential_prediction_cox, sub["time_days"].to_numpy(float)[keep],
+                         sub["event"].to_numpy(int)[keep], sub[p.score].to_numpy(float)[keep],
+                         sub[var].astype(str).to_numpy()[keep], reference, p.ci, tiers=tiers)
+        block["cleary_cox"] = {"not_estimable": why} if cox is None else {
+            "tests": {n: dict(r) for n, r in cox.tests.iterrows()}, "groups_tested": cox_groups,
+            "by_group": {str(gr): dict(r) for gr, r in cox.by_group.iterrows()}, "notes": list(cox.notes)}
+    else:
+        block["cleary_cox"] = {"no_test": "fewer than two groups (the reference among them) have the events over "
+                                          f"the whole follow-up a test needs ({tiers[1]})"}
     risk = h["risk"].to_numpy(float)
     cal, why = _safe(calibration_by_group, y, risk, g, p.ci, bands=list(p.bands), tiers=tiers)
     if cal is None:
         block["calibration"] = {"not_estimable": why}
     else:
         table = cal.table
-        p_holm = {}
-        for test in ("p_citl", "p_slope", "p_joint"):
-            ok = [gr for gr in table.index if table.loc[gr, "tier"] in TIER_NAMES[2:]]
-            adj = holm(table.loc[ok, test].to_numpy(float)).adjusted if ok else []
-            p_holm.update({(gr, test): float(a) for gr, a in zip(ok, adj)})
         block["calibration"] = {
             "by_group": {str(gr): {**{c: r[c] for c in table.columns
                                       if c not in ("n", "events", "non_events", "expected")
                                       and not (str(gr) in hidden and c.startswith("oe"))},
-                                   **{f"{t}_holm": p_holm.get((gr, t)) for t in ("p_citl", "p_slope", "p_joint")},
                                    "equivalence_citl": _tost(r.get("citl", np.nan),
                                                              (r.get("citl_upper", np.nan) - r.get("citl_lower", np.nan))
                                                              / (2 * 1.959963984540054), p.equivalence_citl, p.ci)}
@@ -281,34 +319,43 @@ def run(root: Path, config: Config) -> None:
     k = int(config.predictive.k_suppress)
     vera, sq = load_instruments(root, config)
     t = read_clean(root, config)
-    d, info = analysis_frame(t, vera, sq, config)
-    h = d[d["in_horizon"]]
-    d["risk"] = np.nan
-    risk, beta = _pooled_risk(h, p.score)
-    d.loc[h.index, "risk"] = risk
-    print(f"[fairness] {len(h)} cases followed {p.horizon_days:g} days or with an event ({int(h['y'].sum())} events "
-          f"of {p.outcome!r}); groups: {', '.join(p.groups)}", flush=True)
-    variables = {}
-    bar = progress(len(p.groups), "[fairness]", "variable")
-    for i, var in enumerate(p.groups):
-        bar.set_postfix_str(var)
-        variables[var] = variable_block(d, var, p, info["flags"], k, int(p.seed) + i)
-        bar.update(1)
+    blocks, ranges = {}, {}
+    bar = progress(len(p.outcomes) * len(p.groups), "[fairness]", "variable")
+    for outcome in p.outcomes:
+        d, info = analysis_frame(t, vera, sq, config, outcome)
+        h = d[d["in_horizon"]]
+        d["risk"] = np.nan
+        risk, beta = _pooled_risk(h, p.score)
+        d.loc[h.index, "risk"] = risk
+        print(f"[fairness] {outcome}: {len(h)} cases followed {p.horizon_days:g} days or with an event "
+              f"({int(h['y'].sum())} events); groups: {', '.join(p.groups)}", flush=True)
+        variables = {}
+        for i, var in enumerate(p.groups):
+            bar.set_postfix_str(f"{outcome}: {var}")
+            variables[var] = variable_block(d, var, p, info["flags"], k, int(p.seed) + i)
+            bar.update(1)
+        adjust(variables, p.multiplicity, 1 - p.ci)
+        events = int(h["y"].sum())
+        blocks[outcome] = {"n": int(len(h)), "events": events if events >= k else f"<{k}",
+                           "pooled_model": {"intercept": float(beta[0]), "slope": float(beta[1])},
+                           "variables": variables}
+        ranges[outcome] = (float(h[p.score].min()), float(h[p.score].max()))
     bar.close()
     metrics = to_dict({
         "provenance": provenance(root, "fairness", config, clean_inputs(root, config),
                                  ("instruments", "predictive", "fairness")),
-        "method": {"outcome": p.outcome, "horizon_days": p.horizon_days, "score": p.score, "ci": p.ci,
-                   "tiers": list(p.tiers), "k_suppress": k, "flags": info["flags"],
-                   "pooled_model": {"intercept": float(beta[0]), "slope": float(beta[1])},
+        "method": {"outcomes": list(p.outcomes), "groups": list(p.groups), "horizon_days": p.horizon_days,
+                   "score": p.score, "ci": p.ci, "tiers": list(p.tiers), "k_suppress": k, "flags": info["flags"],
                    "equivalence": {"auc": p.equivalence_auc, "citl": p.equivalence_citl},
-                   "multiplicity": "Holm within each family (one grouping variable, one analysis)"},
-        "n": int(len(h)), "events": int(h["y"].sum()) if int(h["y"].sum()) >= k else f"<{k}",
-        "variables": variables,
+                   "multiplicity": "Holm within each family: one analysis of "
+                                   + ("one grouping variable" if p.multiplicity == "variable"
+                                      else "every grouping variable") + " of one outcome"},
+        "outcomes": blocks,
     })
     with atomic_outputs(root) as out:
         out.write_json(METRICS, metrics)
         fig_dir = out.folder(FIG)
-        for name, fig in plots.fairness_figures(metrics, (float(h[p.score].min()), float(h[p.score].max()))):
-            save_svg(fig, fig_dir / name)
+        for outcome in p.outcomes:
+            for name, fig in plots.fairness_figures(outcome_view(metrics, outcome), ranges[outcome]):
+                save_svg(fig, fig_dir / f"{name[:-4]}_{outcome}.svg")
     print(f"[fairness] wrote {METRICS} and {FIG}/", flush=True)
