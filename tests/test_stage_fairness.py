@@ -132,6 +132,12 @@ def test_no_published_rate_gives_a_hidden_count_back(project: Path):
                 assert isinstance(n, int)
                 events = round(r["estimate"] * n)
                 assert events >= k and n - events >= k, (var, group, events)
+            for group in groups:        # the four rates come all or none: any three and the size give the fourth
+                shown = [m for m in ("FPR", "FNR", "PPV", "NPV")
+                         if (e["rates"].get(f"{group} | {m}") or {}).get("estimate") is not None]
+                assert len(shown) in (0, 4) or all(
+                    (e["rates"].get(f"{group} | {m}") or {}).get("note", "").startswith("not estimable")
+                    for m in ("FPR", "FNR", "PPV", "NPV") if m not in shown), (var, flag, group, shown)
             for group, dec in (e.get("decomposition") or {}).items():
                 if groups[group]["counts_hidden"] or groups[b["reference"]]["counts_hidden"]:
                     assert set(dec) == {"note"}
@@ -139,3 +145,9 @@ def test_no_published_rate_gives_a_hidden_count_back(project: Path):
             assert "expected" not in r
             if groups[group]["counts_hidden"]:
                 assert "oe" not in r
+        # a group's bands come all or none, each with k or more cases, events and non-events
+        bands = (b.get("calibration") or {}).get("bands") or []
+        for group in {r["group"] for r in bands}:
+            mine = [r for r in bands if r["group"] == group]
+            assert all(r["n"] >= k and r["events"] >= k and r["n"] - r["events"] >= k for r in mine)
+            assert sum(r["n"] for r in mine) == groups[group]["n"], (var, group)

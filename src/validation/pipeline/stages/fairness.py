@@ -191,6 +191,19 @@ def adjust(variables: dict[str, dict], family: str, alpha: float) -> None:
             r["p_holm"] = adjusted[(var, gr)]
 
 
+def _safe_bands(bands: pd.DataFrame, k: int, hidden: set[str]) -> list[dict]:
+    """The observed rate per band of the groups whose every band has k or more cases, events and non-events
+    (one small band left out would come back from the group's total less the others) and whose counts are
+    not hidden."""
+    out = []
+    for gr, rows in bands.groupby("group", sort=False):
+        small = (rows["n"] < k) | (rows["events"] < k) | (rows["n"] - rows["events"] < k)
+        if str(gr) in hidden or small.any():
+            continue
+        out.extend(dict(r) for _, r in rows.iterrows())
+    return out
+
+
 def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str], k: int, seed: int) -> dict:
     """Every analysis of one grouping variable."""
     tiers = (max(p.tiers[0], k), p.tiers[1], p.tiers[2])
@@ -267,8 +280,7 @@ def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str
                                                              (r.get("citl_upper", np.nan) - r.get("citl_lower", np.nan))
                                                              / (2 * 1.959963984540054), p.equivalence_citl, p.ci)}
                          for gr, r in table.iterrows()},
-            "bands": [dict(r) for _, r in cal.bands.iterrows() if r["n"] >= k and r["events"] >= k
-                      and r["n"] - r["events"] >= k]}
+            "bands": _safe_bands(cal.bands, k, hidden)}
     errors = {}
     for flag in flags:
         f = h[f"flag: {flag}"]
@@ -278,8 +290,17 @@ def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str
         if res is None:
             errors[flag] = {"not_estimable": why}
             continue
-        small = {(gr, m) for (gr, m), r in res.table.iterrows()
-                 if 0 < r["k"] < k or 0 < r["n"] - r["k"] < k or str(gr) in hidden}
+        # the four rates of a group give its confusion table back with its size and base rate: one small
+        # cell withholds all four (and the base rate when the events are hidden)
+        small = set()
+        for gr, rows in res.table.groupby(level="group", sort=False):
+            cells = rows.xs(gr, level="group")
+            confusion = [int(cells.loc[m, "k"]) for m in ("FPR", "FNR", "PPV", "NPV")]
+            if str(gr) in hidden or any(0 < c < k for c in confusion):
+                small |= {(gr, m) for m in ("FPR", "FNR", "PPV", "NPV")}
+            base = cells.loc["base rate"]
+            if str(gr) in hidden or 0 < base["k"] < k or 0 < base["n"] - base["k"] < k:
+                small.add((gr, "base rate"))
         withheld = {"estimate": None, "ci_lower": None, "ci_upper": None,
                     "note": f"withheld: the rate would give back a count below {k}"}
         errors[flag] = {
