@@ -209,3 +209,13 @@ def test_the_cox_version_matches_coxph_anova_strata_and_cox_zph():
     for site in ref["hr"]:
         assert res.by_group.loc[site, "hr"] == pytest.approx(ref["hr"][site], rel=1e-8)
         assert res.by_group.loc[site, "ph_p"] == pytest.approx(ref["ph_p"][site], rel=1e-6)
+
+
+def test_equivalence_is_the_two_one_sided_tests_closed_form():
+    from validation.stats.fairness import equivalence_tost
+
+    r = equivalence_tost(0.03, 0.05, 0.2, ci=0.95)
+    z = 1.6448536269514722                                    # qnorm(0.95): each one-sided test at 5%
+    assert r["interval"] == pytest.approx([0.03 - z * 0.05, 0.03 + z * 0.05], abs=1e-15) and r["equivalent"]
+    assert equivalence_tost(0.03, 0.12, 0.2)["equivalent"] is False      # 0.03 + 1.645 x 0.12 > 0.2
+    assert equivalence_tost(np.nan, 0.1, 0.2)["equivalent"] is None

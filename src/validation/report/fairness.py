@@ -225,17 +225,14 @@ def _error_rows(m: Mapping) -> list[list[str]]:
 def _heterogeneity(m: Mapping) -> V.Para | None:
     """Per grouping variable with two or more testable groups: Cochran's Q on the logit AUCs, tau^2 and the
     random-effects pooled AUC with the prediction interval for a new group (issue 13's engine)."""
-    import math
-
     parts = []
     for var, b in (m.get("variables") or {}).items():
         h = g(b, "discrimination", "heterogeneity")
-        if not isinstance(h, Mapping) or not H.is_num(h.get("pooled_logit")):
+        if not isinstance(h, Mapping) or not H.is_num(h.get("pooled_auc")):
             continue
-        pi = h.get("pi_logit") or [None, None]
-        back = [1 / (1 + math.exp(-x)) if H.is_num(x) else None for x in (h["pooled_logit"], *pi)]
-        parts.append(f"{var}: pooled AUC {H.num(back[0], 2)} (prediction interval for a new group "
-                     f"{H.num(back[1], 2)} to {H.num(back[2], 2)}), \u03c4\u00b2 {H.num(h.get('tau2'), 3)} on the "
+        lo, hi = h.get("pi_auc") or [None, None]
+        parts.append(f"{var}: pooled AUC {H.num(h['pooled_auc'], 2)} (prediction interval for a new group "
+                     f"{H.num(lo, 2)} to {H.num(hi, 2)}), \u03c4\u00b2 {H.num(h.get('tau2'), 3)} on the "
                      f"logit scale, Q {H.num(h.get('q'), 2)} (df {h.get('q_df')}), p {H.pval(h.get('q_p'))}")
     if not parts:
         return None

@@ -90,6 +90,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "discrimination_by_group": "fairness",
     "score_differences": "fairness",
     "differential_prediction_cox": "fairness",
+    "equivalence_tost": "fairness",
     "cox_stratified": "survival",
 }
 

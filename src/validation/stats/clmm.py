@@ -112,16 +112,14 @@ class _Design:
             return (1 / (1 + np.exp(-eta1)), 1 / (1 + np.exp(eta1)),
                     1 / (1 + np.exp(-eta2)), 1 / (1 + np.exp(eta2)))
 
-    def pieces(self, eta1: np.ndarray, eta2: np.ndarray, second: bool):
+    def pieces(self, eta1: np.ndarray, eta2: np.ndarray):
         """Probability of each rating, d log pi / d eta (as phi1 = (f1 - f2) / pi) and the observed information
-        phi2 (when ``second``)."""
+        phi2."""
         F1, G1, F2, G2 = self.tails(eta1, eta2)
         pi = np.where(eta2 > 0, G2 - G1, F1 - F2)        # the difference of the two small tails
         f1, f2 = F1 * G1, F2 * G2
         with np.errstate(divide="ignore", invalid="ignore"):
             phi1 = (f1 - f2) / pi
-            if not second:
-                return pi, phi1, None
             phi2 = phi1 ** 2 - (f1 * (G1 - F1) - f2 * (G2 - F2)) / pi
         return pi, phi1, phi2
 
@@ -158,7 +156,7 @@ class _Design:
         u = self.u_start.copy()
 
         def at(u):
-            pi, phi1, phi2 = self.pieces(*self.linear(theta, beta, sd, u), second=True)
+            pi, phi1, phi2 = self.pieces(*self.linear(theta, beta, sd, u))
             if np.any(~(pi > 0)):
                 return np.inf, None, None
             return float(-np.log(pi).sum() + 0.5 * u @ u), phi1, phi2
@@ -197,13 +195,6 @@ class _Design:
         else:
             chol = cho_factor(self.hessian_u(sd, phi2), lower=True)
         return nll, u, chol
-
-    def objective(self, par: np.ndarray) -> float:
-        fit = self.mode(par)
-        if fit is None:
-            return np.inf
-        nll, u, chol = fit
-        return nll + float(np.log(np.diag(chol[0])).sum())
 
     def gradient(self, par: np.ndarray, move_start: bool = False) -> tuple[float, np.ndarray]:
         """The Laplace objective and its exact gradient in the parameters.

@@ -64,7 +64,7 @@ from validation.stats.results import NotEstimable
 __all__ = ["differential_prediction", "DifferentialPrediction", "calibration_by_group", "CalibrationByGroup",
            "error_rates_by_group", "ErrorRatesByGroup", "discrimination_by_group", "DiscriminationByGroup",
            "score_differences", "ScoreDifferences", "differential_prediction_cox", "DifferentialPredictionCox",
-           "TIERS", "tier_of"]
+           "equivalence_tost", "TIERS", "tier_of"]
 
 TIERS = (5, 50, 100)
 TIER_NAMES = ("counts only", "imprecise", "low power", "full")
@@ -81,6 +81,27 @@ def tier_of(events: int, non_events: int, tiers: Sequence[int] = TIERS) -> str:
     low, mid, high = tiers
     m = min(int(events), int(non_events))
     return TIER_NAMES[0] if m < low else TIER_NAMES[1] if m < mid else TIER_NAMES[2] if m < high else TIER_NAMES[3]
+
+
+def equivalence_tost(estimate: float, se: float, margin: float, ci: float = 0.95) -> dict[str, Any]:
+    """Two one-sided tests of ``|true value| < margin`` (Schuirmann 1987), each at level (1 - ci) / 2: equivalent
+    when the (2 ci - 1) normal interval ``estimate +- z_ci se`` lies wholly inside ``(-margin, margin)``.
+
+    Examples
+    --------
+    >>> r = equivalence_tost(0.03, 0.05, 0.2)          # 0.03 +- 1.6449 x 0.05: [-0.052, 0.112]
+    >>> r["equivalent"], [round(v, 3) for v in r["interval"]], round(r["interval_level"], 2)
+    (True, [-0.052, 0.112], 0.9)
+    >>> equivalence_tost(0.15, 0.05, 0.2)["equivalent"]
+    False
+    """
+    level = check_level(ci)
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
+        return {"equivalent": None, "margin": margin}
+    z = float(norm.ppf(level))
+    lo, hi = estimate - z * se, estimate + z * se
+    return {"equivalent": bool(-margin < lo and hi < margin), "margin": margin, "interval": [lo, hi],
+            "interval_level": 2 * level - 1}
 
 
 def _testable(tier: str) -> bool:
@@ -473,8 +494,8 @@ def differential_prediction(outcome: Sequence[Any], score: Sequence[Any], group:
     -----
     In R: ``m0 <- glm(y ~ score, binomial)``, ``m1 <- glm(y ~ score + group, binomial)``,
     ``m2 <- glm(y ~ score * group, binomial)``; ``anova(m1, m2, test = "LRT")`` (slope),
-    ``anova(m0, m1, test = "LRT")`` (intercept), ``anova(m0, m2, test = "LRT")`` (joint); ``confint(m2)``
-    (profile likelihood; R interpolates the profile, so its limits are about 2e-6 off the root found here).
+    ``anova(m0, m1, test = "LRT")`` (intercept), ``anova(m0, m2, test = "LRT")`` (joint); ``confint(m2)`` and
+    ``confint(m1)`` (profile likelihood, interpolated as MASS does; see :func:`_profile_interval`).
 
     Examples
     --------

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from validation.battery.disclosure import Undisclosable, protect_or_withhold, protect_table
 from validation.pipeline.common import load_instruments
@@ -32,7 +33,7 @@ from validation.report.figures import fairness as plots
 from validation.report.figures import save_svg
 from validation.stats.fairness import (TIER_NAMES, calibration_by_group, differential_prediction,
                                        differential_prediction_cox, discrimination_by_group, error_rates_by_group,
-                                       score_differences)
+                                       equivalence_tost, score_differences)
 from validation.stats.predictive import holm
 from validation.stats.results import NotEstimable, to_dict
 
@@ -78,19 +79,6 @@ def _pooled_risk(d: pd.DataFrame, score: str) -> tuple[pd.Series, np.ndarray]:
     fit = sm.GLM(d["y"].to_numpy(float), x, family=sm.families.Binomial()).fit()
     beta = np.asarray(fit.params, dtype=float)
     return pd.Series(1 / (1 + np.exp(-(x @ beta))), index=d.index), beta
-
-
-def _tost(estimate: float, se: float, margin: float, level: float) -> dict[str, Any]:
-    """Two one-sided tests of |true value| < margin at (1 - level) / 2 each, as the (2 level - 1) interval
-    wholly inside the margins (Schuirmann 1987)."""
-    from scipy.stats import norm
-
-    if not (np.isfinite(estimate) and np.isfinite(se) and se > 0):
-        return {"equivalent": None, "margin": margin}
-    z = float(norm.ppf(level))
-    lo, hi = estimate - z * se, estimate + z * se
-    return {"equivalent": bool(-margin < lo and hi < margin), "margin": margin, "interval": [lo, hi],
-            "interval_level": 2 * level - 1}
 
 
 def _safe(fn, *args, **kwargs) -> tuple[Any, str | None]:
@@ -233,13 +221,15 @@ def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str
         "by_group": {str(gr): {c: r[c] for c in ("auc", "ci_lower", "ci_upper", "c", "c_lower", "c_upper", "note")
                                if c in r.index} for gr, r in disc.table.iterrows()},
         "comparisons": {str(gr): dict(r) for gr, r in disc.comparisons.iterrows()},
-        "equivalence": {str(gr): _tost(r["difference"], abs(r["difference"] / r["statistic"])
+        "equivalence": {str(gr): equivalence_tost(r["difference"], abs(r["difference"] / r["statistic"])
                                        if r["statistic"] else np.nan, p.equivalence_auc, p.ci)
                         for gr, r in disc.comparisons.iterrows()},
         "heterogeneity": None if disc.heterogeneity is None else {
             "q": disc.heterogeneity.q, "q_df": disc.heterogeneity.q_df, "q_p": disc.heterogeneity.q_pvalue,
             "tau2": disc.heterogeneity.tau2, "pooled_logit": disc.heterogeneity.estimate,
-            "pi_logit": [disc.heterogeneity.pi.lower, disc.heterogeneity.pi.upper]}}
+            "pi_logit": [disc.heterogeneity.pi.lower, disc.heterogeneity.pi.upper],
+            "pooled_auc": expit(disc.heterogeneity.estimate),
+            "pi_auc": [expit(disc.heterogeneity.pi.lower), expit(disc.heterogeneity.pi.upper)]}}
     # Cleary's tests among the groups with enough events for a test; the others have estimates only
     tiers_of = {str(gr): r["tier"] for gr, r in disc.table.iterrows()}
     testable = [gr for gr, tier in tiers_of.items() if tier in TIER_NAMES[2:]]
@@ -276,7 +266,7 @@ def variable_block(d: pd.DataFrame, var: str, p: FairnessConfig, flags: list[str
             "by_group": {str(gr): {**{c: r[c] for c in table.columns
                                       if c not in ("n", "events", "non_events", "expected")
                                       and not (str(gr) in hidden and c.startswith("oe"))},
-                                   "equivalence_citl": _tost(r.get("citl", np.nan),
+                                   "equivalence_citl": equivalence_tost(r.get("citl", np.nan),
                                                              (r.get("citl_upper", np.nan) - r.get("citl_lower", np.nan))
                                                              / (2 * 1.959963984540054), p.equivalence_citl, p.ci)}
                          for gr, r in table.iterrows()},
